@@ -1,0 +1,48 @@
+# greenpatch: the two set-up commands are `make demo` and `make test`; each creates .venv first.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test matrix lint format bench bench-quick conformance clean help
+
+help:
+	@echo "make demo         run the main job: the concurrent URL fetcher sample"
+	@echo "make test         run the test suite (creates .venv on first use)"
+	@echo "make matrix       run the suite under Python 3.10, 3.11, 3.12 and 3.13 (tox)"
+	@echo "make lint         ruff check and ruff format --check"
+	@echo "make bench        benchmarks against gevent and others (see bench/README.md)"
+	@echo "make bench-quick  every benchmark for about a second, no speed asserted"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(STAMP)
+	$(BIN)/python samples/spawn_sleep.py
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+matrix: $(STAMP)
+	tools/matrix.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python bench/micro.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python bench/micro.py --quick
+
+clean:
+	rm -rf $(VENV) .tox build *.egg-info .pytest_cache

@@ -1,0 +1,63 @@
+"""greenpatch's runtime: one hub per OS thread, greenlets, timeouts and cooperative IO.
+
+The public API is re-exported here; its pieces live in small modules:
+
+- ``hub._core``: the loop, waiting primitives, timers, fd readiness, cross-thread wake-up;
+- ``hub._greenlet``: Greenlet, spawn, sleep, joinall, killall, wait, iwait;
+- ``hub._timeout``: Timeout and with_timeout.
+
+Names follow gevent's, so code moves over by changing its imports.
+"""
+
+from __future__ import annotations
+
+from greenlet import GreenletExit, getcurrent
+
+from ._core import (
+    BlockingSwitchOutError,
+    ConcurrentObjectUseError,
+    Hub,
+    InvalidSwitchError,
+    LoopExit,
+    get_hub,
+)
+from ._greenlet import (
+    Greenlet,
+    idle,
+    iwait,
+    joinall,
+    killall,
+    sleep,
+    spawn,
+    spawn_later,
+    wait,
+)
+from ._io_waits import wait_read, wait_readwrite, wait_write
+from ._timeout import Timeout, with_timeout
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "BlockingSwitchOutError",
+    "ConcurrentObjectUseError",
+    "Greenlet",
+    "GreenletExit",
+    "Hub",
+    "InvalidSwitchError",
+    "LoopExit",
+    "Timeout",
+    "get_hub",
+    "getcurrent",
+    "idle",
+    "iwait",
+    "joinall",
+    "killall",
+    "sleep",
+    "spawn",
+    "spawn_later",
+    "wait",
+    "wait_read",
+    "wait_readwrite",
+    "wait_write",
+    "with_timeout",
+]

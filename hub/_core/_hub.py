@@ -1,0 +1,652 @@
+"""The hub: one greenlet per OS thread that runs every wake-up.
+
+The switching rule
+==================
+
+A greenlet that has to wait does three things, always in this order:
+
+1. it creates a waiter entry and *registers* it where the wake-up will come from (an fd's reader
+   slot, a timer, an Event's waiter list, ...);
+2. it switches to the hub (``Hub.suspend``; ``sleep(0)`` inlines the same steps);
+3. when it is resumed, by the event, a timeout or an exception thrown in (``kill``), it removes its
+   registrations in a ``finally`` block.
+
+Only the hub resumes waiting greenlets, and only in one place: the loop in ``Hub._run_loop``
+popping the ready queue. Everything else (IO readiness, expired timers, ``Event.set()``,
+``kill()``, other threads) merely *queues* an entry (see ``_waiter``). So a greenlet never runs
+inside another one's call stack, and a wake-up that arrives after its wait ended finds a waiter
+whose greenlet slot is None and is dropped.
+
+One turn of the loop:
+
+- run up to ``_BATCH`` ready entries, including ones queued meanwhile (two greenlets handing work
+  back and forth should not cost an epoll_wait per hand-over, yet IO must not starve);
+- move expired timers' entries to the ready queue;
+- poll IO: without blocking if anything is ready, until the next timer otherwise; queue the
+  waiters of every fd that became ready;
+- if there is nothing at all that could ever wake anybody, throw ``LoopExit`` into the thread's
+  main greenlet instead of blocking forever.
+
+Errors: an exception escaping a callback or a raw greenlet whose parent is the hub is printed
+and the loop goes on; KeyboardInterrupt and SystemExit are thrown into the thread's main
+greenlet, so Ctrl-C stops a script where its user expects.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from heapq import heapify, heappop, heappush
+from typing import Any
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
+from ._io import FdState, add_waiter, make_poller, remove_waiter
+from ._timers import Timer
+from ._waiter import PENDING, TIMEOUT, Callback, Throw
+from ._wakeup import Wakeup
+
+__all__ = ["Hub", "get_hub", "get_hub_if_exists", "set_hub"]
+
+# Ready entries run per loop turn before IO is polled again.
+_BATCH = 1000
+_BATCH_RANGE = range(_BATCH)
+# How long a hub with nothing to do sleeps between checks while other threads might wake it.
+_THREAD_RECHECK = 0.5
+_SYSTEM_ERRORS = (KeyboardInterrupt, SystemExit)
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_tls = _thread._local()
+
+#: Live worker threads of hub thread pools; they never wake a hub unasked (see _blocked_forever).
+pool_threads = [0]
+
+
+class Hub(greenlet):
+    """The event loop of one OS thread, itself a greenlet. Use :func:`get_hub` to obtain it.
+
+    ``clock`` is a zero-argument callable returning seconds (default ``time.monotonic``); a clock
+    with a ``jump(seconds)`` method is *virtual*: instead of sleeping until the next timer the hub
+    jumps it forward (see ``hub.testing.VirtualClock``).
+    """
+
+    def __init__(self, clock: Callable[[], float] | None = None) -> None:
+        root = getcurrent()
+        while root.parent is not None:
+            root = root.parent
+        super().__init__(parent=root)
+        self._hub = self  # see get_hub()
+        self.thread_ident = _thread.get_ident()
+        self.clock: Callable[[], float] = clock or time.monotonic
+        self._jump = getattr(self.clock, "jump", None)
+        self._ready: deque[Any] = deque()
+        self._idle: deque[list[Any]] = deque()
+        self._timers: list[tuple[float, int, Timer]] = []
+        self._timer_seq = 0
+        self._cancelled_timers = 0
+        self._fds: dict[int, FdState] = {}
+        self._threadsafe: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
+        self._wake_pending = False
+        #: Count of outstanding reasons to keep waiting that the hub cannot see (thread pool
+        #: jobs in flight): while positive, an idle hub blocks instead of raising LoopExit.
+        self.keepalive = 0
+        self._joiners: list[list[Any]] = []
+        self._destroyed = False
+        self._setup_io()
+
+    def _setup_io(self) -> None:
+        self._poller = make_poller()
+        self._level_triggered = self._poller.level_triggered
+        self._wakeup = Wakeup()
+        st = self._wakeup_st = FdState(self, self._wakeup.read_fd)
+        self._fds[st.fd] = st
+        self._poller.add(st.fd)
+        self._wakeup_entry = Callback(self._on_wakeup, ())
+        st.reader = self._wakeup_entry
+        if self._level_triggered:
+            self._poller.update(st)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Hub at {id(self):#x} thread={self.thread_ident} ready={len(self._ready)} "
+            f"timers={len(self._timers) - self._cancelled_timers} fds={len(self._fds) - 1}>"
+        )
+
+    # -- scheduling (callable from any greenlet of this thread) ---------------------------------
+
+    def run_callback(self, fn: Callable[..., Any], *args: Any) -> Callback:
+        """Run ``fn(*args)`` in the hub soon, after what is ready now. Returns a cancellable handle."""
+        cb = Callback(fn, args)
+        cb[1] = None
+        self._ready.append(cb)
+        return cb
+
+    def run_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` in this hub's thread soon; callable from any thread.
+
+        This is the only hub method another thread may call. It wakes the hub if it sleeps.
+        """
+        self._threadsafe.append((fn, args))
+        if not self._wake_pending:
+            self._wake_pending = True
+            self._wakeup.wake()
+
+    def call_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
+        """Run ``fn(*args)`` in the hub after ``seconds``. Returns a Timer; ``cancel()`` it."""
+        return self.timer(seconds, Callback(fn, args), None)
+
+    def timer(self, seconds: float, entry: Any, value: Any, ref: bool = True) -> Timer:
+        """Wake ``entry`` (a waiter or Callback) with ``value`` after ``seconds``."""
+        when = self.clock() + seconds
+        t = Timer(self, when, entry, value, ref)
+        self._timer_seq += 1
+        heappush(self._timers, (when, self._timer_seq, t))
+        return t
+
+    def _compact_timers(self) -> None:
+        timers = self._timers
+        timers[:] = [e for e in timers if e[2].active]
+        heapify(timers)
+        self._cancelled_timers = 0
+
+    # -- waiting (from the greenlet that waits) ------------------------------------------------
+
+    def suspend(self, w: list[Any], timeout: float | None = None) -> Any:
+        """Switch to the hub until ``w`` is woken; return its value (``TIMEOUT`` if timed out).
+
+        ``w`` must already be registered wherever its wake-up will come from; the caller removes
+        that registration in its own ``finally``. This is the one way greenlets wait.
+        """
+        if w[0] is self:
+            raise BlockingSwitchOutError(
+                "cannot block in the hub: a callback or raw link called a blocking function"
+            )
+        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT)
+        try:
+            self.switch()
+        finally:
+            w[0] = None
+            if timer is not None and timer.active:
+                timer.cancel()
+        value = w[1]
+        if value is PENDING:
+            raise InvalidSwitchError(
+                f"{getcurrent()!r} was resumed by a direct switch while it waited in the hub"
+            )
+        return value
+
+    def fd_state(self, fd: int) -> FdState:
+        """The FdState of ``fd``, registered with the poller now (one syscall; see ``_io``).
+
+        An owner (a socket) calls this once and keeps the result; ``notify_closing`` ends it.
+        """
+        st = self._fds.get(fd)
+        if st is None:
+            st = self._fds[fd] = FdState(self, fd)
+        try:
+            st.pollable = self._poller.add(fd)
+        except BaseException:
+            del self._fds[fd]
+            raise
+        return st
+
+    def wait_fd(self, st: FdState, write: bool, timeout: float | None = None) -> bool:
+        """Wait until ``st.fd`` may be writable (or readable): True, or False on timeout.
+
+        Raises OSError(EBADF) if the fd is closed meanwhile (``notify_closing``). A True result is
+        a hint, not a promise: retry the operation and wait again on EAGAIN.
+        """
+        if not st.pollable:
+            return True
+        w = [getcurrent(), PENDING]
+        if write:
+            st.writer = add_waiter(st.writer, w)
+        else:
+            st.reader = add_waiter(st.reader, w)
+        if self._level_triggered:
+            self._poller.update(st)
+        try:
+            value = self.suspend(w, timeout)
+        finally:
+            if write:
+                if st.writer is not None:
+                    st.writer = remove_waiter(st.writer, w)
+            elif st.reader is not None:
+                st.reader = remove_waiter(st.reader, w)
+            if self._level_triggered and st.fd >= 0:
+                self._poller.update(st)
+        if value is True:
+            return True
+        if value is TIMEOUT:
+            return False
+        raise value
+
+    def wait_fds(
+        self, readers: list[FdState], writers: list[FdState], timeout: float | None = None
+    ) -> bool:
+        """Wait until any fd of ``readers`` may be readable or any of ``writers`` writable.
+
+        The building block of select() and selectors: True when woken by an fd, False on timeout.
+        """
+        w = [getcurrent(), PENDING]
+        for st in readers:
+            if not st.pollable:
+                return True
+        for st in writers:
+            if not st.pollable:
+                return True
+        for st in readers:
+            st.reader = add_waiter(st.reader, w)
+        for st in writers:
+            st.writer = add_waiter(st.writer, w)
+        if self._level_triggered:
+            for st in (*readers, *writers):
+                self._poller.update(st)
+        try:
+            value = self.suspend(w, timeout)
+        finally:
+            for st in readers:
+                if st.reader is not None:
+                    st.reader = remove_waiter(st.reader, w)
+            for st in writers:
+                if st.writer is not None:
+                    st.writer = remove_waiter(st.writer, w)
+            if self._level_triggered:
+                for st in (*readers, *writers):
+                    if st.fd >= 0:
+                        self._poller.update(st)
+        if value is True:
+            return True
+        if value is TIMEOUT:
+            return False
+        raise value
+
+    def notify_closing(self, fd: int, error: BaseException | None = None) -> None:
+        """``fd`` is about to be closed: wake its waiters with ``error`` and forget it.
+
+        Call it *before* closing the fd (the poller must still see the same file). Each waiter
+        raises ``error`` (a fresh OSError(EBADF) each by default), the stdlib's outcome for a
+        blocking call on a socket another thread closed.
+        """
+        st = self._fds.pop(fd, None)
+        if st is None or st is self._wakeup_st:
+            if st is not None:
+                self._fds[fd] = st
+            return
+        self._poller.remove(fd)
+        st.fd = -1
+        for slot in (st.reader, st.writer):
+            for w in slot if type(slot) is deque else (slot,):
+                if w is not None and w[1] is PENDING:
+                    w[1] = error if error is not None else _closed_error()
+                    self._ready.append(w)
+        st.reader = st.writer = None
+        st.mask = 0
+
+    def idle_wait(self) -> None:
+        """Wait until the hub has nothing else to do (see ``hub.idle``)."""
+        w = [getcurrent(), PENDING]
+        self._idle.append(w)
+        try:
+            self.suspend(w)
+        finally:
+            if w[1] is PENDING:
+                try:
+                    self._idle.remove(w)
+                except ValueError:
+                    pass
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is left to run, wait for or time (``hub.wait()`` with no objects).
+
+        True when the hub ran out of work, False if ``timeout`` expired first.
+        """
+        w = [getcurrent(), PENDING]
+        self._joiners.append(w)
+        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT, ref=False)
+        try:
+            value = self.suspend(w)
+        finally:
+            if timer is not None:
+                timer.cancel()
+            for i, x in enumerate(self._joiners):
+                if x is w:
+                    del self._joiners[i]
+                    break
+        return value is not TIMEOUT
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def handle_error(self, context: Any, exc: BaseException) -> None:
+        """Report an exception that nobody can catch: print it, or stop the main greenlet.
+
+        KeyboardInterrupt and SystemExit are thrown into the thread's main greenlet (from the
+        hub); anything else is printed to stderr with ``context`` and the loop goes on.
+        """
+        if isinstance(exc, _SYSTEM_ERRORS):
+            if getcurrent() is self:
+                self.parent.throw(exc)
+            else:
+                self._ready.append(Throw(self.parent, exc))
+            return
+        self.print_exception(context, exc)
+
+    def print_exception(self, context: Any, exc: BaseException) -> None:
+        """Print ``exc`` with its traceback and what it happened in."""
+        stream = sys.stderr
+        try:
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=stream)
+            if context is not None:
+                try:
+                    what = repr(context)
+                except Exception:
+                    what = object.__repr__(context)
+                stream.write(f"{what} failed with {type(exc).__name__}\n\n")
+            stream.flush()
+        except Exception:
+            pass  # no stderr (closed, or a daemon at shutdown): nothing better to do
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> None:  # type: ignore[override]
+        """The hub greenlet's body; never call it directly."""
+        try:
+            self._run_loop()
+        except GreenletExit:
+            pass  # destroy()
+
+    def _run_loop(self) -> None:
+        ready = self._ready
+        timers = self._timers
+        fds = self._fds
+        idle = self._idle
+        read_events = self._poller.READ_EVENTS
+        write_events = self._poller.WRITE_EVENTS
+        while not self._destroyed:
+            try:
+                # 1. Ready entries.
+                if ready:
+                    self._run_ready(ready)
+
+                # 2. Expired timers join the ready queue.
+                if timers:
+                    now = self.clock()
+                    while timers:
+                        entry = timers[0]
+                        t = entry[2]
+                        if not t.active:
+                            heappop(timers)
+                            self._cancelled_timers -= 1
+                        elif entry[0] <= now:
+                            heappop(timers)
+                            t.active = False
+                            e = t.entry
+                            if e[1] is PENDING:
+                                e[1] = t.value
+                                ready.append(e)
+                        else:
+                            break
+
+                # 3. IO. Block only when nothing is ready.
+                if ready or idle:
+                    timeout = 0.0
+                else:
+                    if timers and not self._joiners:
+                        timeout = timers[0][0] - self.clock()
+                        if timeout < 0:
+                            timeout = 0.0
+                    else:
+                        timeout = self._idle_timeout()
+                        if timeout is None:
+                            continue  # LoopExit was delivered, or the joiners were woken
+                    if timeout > 0 and self._jump is not None and timers:
+                        # Virtual clock: time passes only when there is nothing else to do.
+                        if not self._poll_and_dispatch(0.0, fds, read_events, write_events):
+                            self._jump(timers[0][0] - self.clock())
+                        continue
+                self._poll_and_dispatch(timeout, fds, read_events, write_events)
+                if idle and not ready:
+                    for iw in idle:
+                        iw[1] = None
+                    ready.extend(idle)
+                    idle.clear()
+            except GreenletExit:
+                raise
+            except BaseException as exc:
+                # Not from a greenlet or callback (those are caught below): a signal handler
+                # raised while the hub polled. It belongs to the thread's main greenlet.
+                self.parent.throw(exc)
+
+    def _run_ready(self, ready: deque[Any]) -> None:
+        """Run up to ``_BATCH`` ready entries: the only place waiting greenlets are resumed."""
+        popleft = ready.popleft
+        w: Any = None
+        try:
+            for _ in _BATCH_RANGE:
+                if not ready:
+                    return
+                w = popleft()
+                g = w[0]
+                if g is not None:
+                    g.switch()
+        except GreenletExit:
+            raise
+        except BaseException as exc:
+            # A callback, or a raw greenlet whose parent is the hub, raised.
+            self.handle_error(w, exc)
+
+    def _poll_and_dispatch(
+        self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
+    ) -> int:
+        events = self._poller.poll(timeout)
+        append = self._ready.append
+        for fd, ev in events:
+            st = fds.get(fd)
+            if st is None:
+                continue
+            if ev & read_events:
+                w = st.reader
+                if w is not None:
+                    st.reader = None
+                    if type(w) is deque:
+                        for x in w:
+                            if x[1] is PENDING:
+                                x[1] = True
+                                append(x)
+                    elif w[1] is PENDING:
+                        w[1] = True
+                        append(w)
+            if ev & write_events:
+                w = st.writer
+                if w is not None:
+                    st.writer = None
+                    if type(w) is deque:
+                        for x in w:
+                            if x[1] is PENDING:
+                                x[1] = True
+                                append(x)
+                    elif w[1] is PENDING:
+                        w[1] = True
+                        append(w)
+        return len(events)
+
+    def _on_wakeup(self) -> None:
+        # Another thread called run_threadsafe. Clear the flag *before* taking the queue: a call
+        # that lands after we emptied it then sees the flag clear and writes a new wake-up.
+        self._wake_pending = False
+        self._wakeup.drain()
+        entry = self._wakeup_entry
+        entry[0] = entry
+        entry[1] = PENDING
+        self._wakeup_st.reader = entry
+        queue = self._threadsafe
+        ready = self._ready
+        while queue:
+            fn, args = queue.popleft()
+            cb = Callback(fn, args)
+            cb[1] = None
+            ready.append(cb)
+
+    def _idle_timeout(self) -> float | None:
+        """Nothing is ready: how long to block, or None once LoopExit or joiners were delivered.
+
+        Reached when no timer is set, or when ``join()`` waits (its timeout timer does not count
+        as work, hence the scan for referenced timers).
+        """
+        timers = self._timers
+        block = -1.0
+        if timers:
+            block = max(timers[0][0] - self.clock(), 0.0)
+        if self._threadsafe or self.keepalive or self._io_awaited():
+            return block
+        for _, _, t in timers:
+            if t.active and t.ref:
+                return block
+        if self._other_threads():
+            return _THREAD_RECHECK if block < 0 else min(block, _THREAD_RECHECK)
+        # Nothing can ever wake anybody. Joiners were waiting for exactly that.
+        for _, _, t in list(timers):
+            t.cancel()  # only unreferenced timers (join timeouts) are left
+        self._compact_timers()
+        if self._joiners:
+            joiners, self._joiners = self._joiners, []
+            for jw in joiners:
+                if jw[1] is PENDING:
+                    jw[1] = True
+                    self._ready.append(jw)
+            return None
+        self.parent.throw(LoopExit(_describe_deadlock(self.parent)))
+        return None
+
+    def _io_awaited(self) -> bool:
+        wakeup_st = self._wakeup_st
+        for st in self._fds.values():
+            if (st.reader is not None and st is not wakeup_st) or st.writer is not None:
+                return True
+        return False
+
+    def _other_threads(self) -> bool:
+        # _thread._count() counts live threads other than the main one. In a non-main thread
+        # that includes ourselves but not the main thread, which could wake us: the same sum.
+        return _thread._count() - pool_threads[0] > 0
+
+    # -- life cycle -----------------------------------------------------------------------------
+
+    def destroy(self) -> None:
+        """Stop the loop and release its fds; the thread gets a new hub on its next wait."""
+        if getattr(_tls, "hub", None) is self:
+            set_hub(None)
+        self._destroyed = True
+        if self and getcurrent() is self.parent:
+            self.throw(GreenletExit)
+        self._poller.close()
+        self._wakeup.close()
+        self._fds.clear()
+
+    def _reinit_after_fork(self) -> None:
+        # The child shares the parent's epoll instance and eventfd: replace both, and register
+        # again the fds we still know about.
+        old_fds = self._fds
+        try:
+            self._poller.close()
+        except OSError:
+            pass
+        self._wakeup.close()
+        self._fds = {}
+        self._setup_io()
+        for fd, st in old_fds.items():
+            if st is self._wakeup_st or fd == self._wakeup_st.fd:
+                continue
+            try:
+                st.pollable = self._poller.add(fd)
+            except OSError:
+                continue
+            self._fds[fd] = st
+            if self._level_triggered:
+                st.mask = 0
+                self._poller.update(st)
+
+
+def _closed_error() -> OSError:
+    import errno
+
+    return OSError(errno.EBADF, "File descriptor was closed in another greenlet")
+
+
+def _describe_deadlock(root: Any) -> str:
+    """Name the wait a deadlocked greenlet is stuck in, from its suspended frames."""
+    frame = getattr(root, "gr_frame", None)
+    op = site = None
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith(_PACKAGE_DIR):
+            op = getattr(code, "co_qualname", code.co_name)
+        elif op is not None:
+            site = f"{code.co_filename}:{frame.f_lineno}"
+            break
+        frame = frame.f_back
+    who = "the main greenlet" if root.parent is None else repr(root)
+    if op is None:
+        where = f"{who} is waiting"
+    elif site is None:
+        where = f"{who} waits in {op}()"
+    else:
+        where = f"{who} waits in {op}() called at {site}"
+    return (
+        f"{where}, and nothing can wake it: no greenlet is ready to run, "
+        "no timer is pending, no file descriptor is awaited"
+    )
+
+
+def get_hub() -> Hub:
+    """The hub of the calling OS thread, created on first use."""
+    # Fast path: the thread's root greenlet and every Greenlet carry their hub as ``_hub``
+    # (an attribute lookup is about 60 ns cheaper than the thread-local).
+    try:
+        return getcurrent()._hub
+    except AttributeError:
+        pass
+    hub = getattr(_tls, "hub", None)
+    if hub is None:
+        hub = Hub()
+        set_hub(hub)
+    return hub
+
+
+def get_hub_if_exists() -> Hub | None:
+    """The calling thread's hub, or None if it has none yet."""
+    return getattr(_tls, "hub", None)
+
+
+def set_hub(hub: Hub | None) -> None:
+    """Make ``hub`` the calling thread's hub (None: forget it). For tests and embedding."""
+    root = getcurrent()
+    while root.parent is not None:
+        root = root.parent
+    if hub is None:
+        if hasattr(_tls, "hub"):
+            del _tls.hub
+        root.__dict__.pop("_hub", None)
+    else:
+        _tls.hub = hub
+        root._hub = hub
+
+
+def _after_fork_in_child() -> None:
+    hub = getattr(_tls, "hub", None)
+    if hub is not None:
+        hub.thread_ident = _thread.get_ident()
+        hub._reinit_after_fork()
+        hub._wake_pending = False
+        hub._threadsafe.clear()
+    pool_threads[0] = 0
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

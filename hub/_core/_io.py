@@ -1,0 +1,211 @@
+"""File-descriptor readiness: the per-fd state the hub keeps, and the pollers behind it.
+
+How we use epoll, and why it is correct
+=======================================
+
+The fast path (Linux) registers each fd with epoll exactly once, for both directions, edge-
+triggered: ``EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET``. A wait then costs no system call at all:
+the greenlet stores its waiter in ``FdState.reader`` (or ``writer``) and switches to the hub.
+This is only sound together with the rule every caller follows, *try first, wait second*: a
+greenlet waits for readability only after the operation itself failed with EAGAIN (or
+SSLWantRead). Edge-triggered epoll reports an event whenever new readiness arrives after that
+point, so the wake-up cannot be lost:
+
+- data that arrives after the EAGAIN raises an edge, which epoll queues even if the hub is busy;
+- an edge that arrived *before* the EAGAIN (the data it announced was consumed by the try) is
+  still queued and wakes the greenlet once more for nothing: it retries, gets EAGAIN, waits
+  again. Spurious wake-ups are therefore normal and every IO loop tolerates them;
+- EPOLLHUP/EPOLLERR/EPOLLRDHUP wake both directions; the retried call then reports the error or
+  EOF itself, exactly as the blocking stdlib call would.
+
+The hard part of epoll is that the kernel keys a registration on the pair *(fd number, open file
+description)*, while ``epoll_ctl`` can only name the fd number:
+
+- Closing an fd removes the registration only when the *last* fd referring to the description
+  is closed. ``dup()``, ``fork()`` and ``SCM_RIGHTS`` create more such fds. So a closed-but-
+  duplicated fd keeps reporting events under its old number; whoever later owns that number
+  sees those as spurious wake-ups (harmless, see above), and ``epoll_ctl(DEL)`` cannot remove it.
+- Conversely, if an fd is closed behind our back and its number reused for a new description,
+  a registration we remember for that number is gone (or belongs to the old description), so
+  trusting our table would wait forever.
+
+Hence two kinds of registration:
+
+- *Owned* (``Hub.fd_state``): the cooperative socket object registers its fd the first time it
+  has to wait (one ``epoll_ctl(ADD)`` for the socket's life) and tells the hub before it closes
+  (``Hub.close_fd``), which wakes its waiters with EBADF and does ``epoll_ctl(DEL)`` while the fd
+  still refers to the right description. The socket caches the FdState, so later waits are free.
+- *Unowned* (``Hub.wait_read(fd)`` on a bare number, select(), selectors): we cannot know whether
+  the number still means the same file, so each such wait starts with ``epoll_ctl(ADD)``. EEXIST
+  proves that this very (fd, description) pair is registered already; success means a new
+  description now has that number. Either way the registration is right, for one syscall.
+
+Files epoll refuses (regular files and directories: EPERM) are always ready, as poll() reports
+them; waits on them return at once. An fd that is not open at all raises OSError(EBADF) like
+select() does.
+
+Elsewhere (no epoll) ``SelectorPoller`` drives ``selectors.DefaultSelector`` level-triggered,
+which means the interest set must follow the waiters: every wait start and end updates it
+(``Hub._level_triggered`` guards those calls, so the epoll path pays one attribute test).
+Setting ``GREENPATCH_POLLER=selectors`` selects it on Linux too, which is how its tests run.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import selectors
+from collections import deque
+from typing import Any
+
+__all__ = ["EpollPoller", "FdState", "SelectorPoller", "make_poller"]
+
+
+class FdState:
+    """What the hub knows about one fd: who waits to read, who waits to write.
+
+    ``reader`` and ``writer`` hold None, one waiter entry, or a deque of them (several greenlets
+    may wait on one fd; an edge wakes them all and each retries its own call).
+    """
+
+    __slots__ = ("fd", "hub", "mask", "pollable", "reader", "writer")
+
+    def __init__(self, hub: Any, fd: int) -> None:
+        self.hub = hub
+        self.fd = fd
+        self.reader: Any = None
+        self.writer: Any = None
+        self.pollable = True
+        self.mask = 0  # the interest currently registered (level-triggered poller only)
+
+    def __repr__(self) -> str:
+        return f"<FdState fd={self.fd} reader={self.reader!r} writer={self.writer!r}>"
+
+
+def add_waiter(slot: Any, w: Any) -> Any:
+    """The new value of a reader/writer slot after waiter ``w`` joined it."""
+    if slot is None:
+        return w
+    if type(slot) is deque:
+        slot.append(w)
+        return slot
+    return deque((slot, w))
+
+
+def remove_waiter(slot: Any, w: Any) -> Any:
+    """The new value of a reader/writer slot after waiter ``w`` left it (if it was there)."""
+    if slot is w:
+        return None
+    if type(slot) is deque:
+        for i, x in enumerate(slot):
+            if x is w:
+                del slot[i]
+                break
+        if not slot:
+            return None
+        if len(slot) == 1:
+            return slot[0]
+    return slot
+
+
+class EpollPoller:
+    """Edge-triggered epoll; see the module docstring."""
+
+    level_triggered = False
+    READ_EVENTS = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
+    WRITE_EVENTS = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
+    _MASK = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
+
+    def __init__(self) -> None:
+        self._epoll = select.epoll()
+        #: ``poll(timeout_seconds)``: -1 blocks; returns a list of ``(fd, events)``.
+        self.poll = self._epoll.poll
+
+    def add(self, fd: int) -> bool:
+        """Register ``fd``; False if it can never block (a regular file). Raises EBADF."""
+        try:
+            self._epoll.register(fd, self._MASK)
+        except FileExistsError:
+            pass
+        except PermissionError:
+            return False
+        return True
+
+    def remove(self, fd: int) -> None:
+        try:
+            self._epoll.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
+    def update(self, st: FdState) -> None:
+        """Nothing to do: the registration covers both directions for the fd's life."""
+
+    def close(self) -> None:
+        self._epoll.close()
+
+
+class SelectorPoller:
+    """Level-triggered fallback on ``selectors.DefaultSelector``: interest follows the waiters."""
+
+    level_triggered = True
+    READ_EVENTS = selectors.EVENT_READ
+    WRITE_EVENTS = selectors.EVENT_WRITE
+
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+        self._unpollable: set[int] = set()
+
+    def add(self, fd: int) -> bool:
+        # Probe once: regular files are refused by some selectors (epoll), always ready for all.
+        try:
+            self._sel.register(fd, selectors.EVENT_READ)
+        except KeyError:
+            return True  # registered already, by a waiter
+        except PermissionError:
+            return False
+        except ValueError:
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
+        self._sel.unregister(fd)
+        return True
+
+    def remove(self, fd: int) -> None:
+        try:
+            self._sel.unregister(fd)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    def update(self, st: FdState) -> None:
+        mask = (selectors.EVENT_READ if st.reader is not None else 0) | (
+            selectors.EVENT_WRITE if st.writer is not None else 0
+        )
+        if mask == st.mask:
+            return
+        sel = self._sel
+        try:
+            if not st.mask:
+                sel.register(st.fd, mask)
+            elif not mask:
+                sel.unregister(st.fd)
+            else:
+                sel.modify(st.fd, mask)
+        except KeyError:
+            # The selector's idea of the fd drifted (closed and reused); start over.
+            self.remove(st.fd)
+            if mask:
+                sel.register(st.fd, mask)
+        st.mask = mask
+
+    def poll(self, timeout: float) -> list[tuple[int, int]]:
+        ready = self._sel.select(None if timeout < 0 else timeout)
+        return [(key.fd, events) for key, events in ready]
+
+    def close(self) -> None:
+        self._sel.close()
+
+
+def make_poller() -> EpollPoller | SelectorPoller:
+    """epoll where the platform has it, unless ``GREENPATCH_POLLER=selectors``."""
+    if hasattr(select, "epoll") and os.environ.get("GREENPATCH_POLLER", "epoll") != "selectors":
+        return EpollPoller()
+    return SelectorPoller()

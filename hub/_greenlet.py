@@ -1,0 +1,503 @@
+"""Greenlets scheduled by the hub: Greenlet, spawn, sleep, join/kill helpers, wait and iwait."""
+
+from __future__ import annotations
+
+import itertools
+import reprlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+from greenlet import GreenletExit, getcurrent, greenlet
+
+from ._core import (
+    PENDING,
+    TIMEOUT,
+    BlockingSwitchOutError,
+    Throw,
+    Timer,
+    get_hub,
+)
+from ._timeout import Timeout
+
+__all__ = [
+    "Greenlet",
+    "GreenletExit",
+    "getcurrent",
+    "idle",
+    "iwait",
+    "joinall",
+    "killall",
+    "sleep",
+    "spawn",
+    "spawn_later",
+    "wait",
+]
+
+_T = TypeVar("_T")
+_NOT_DONE: Any = object()
+_NO_KWARGS: Any = MappingProxyType({})
+_names = itertools.count()
+_repr = reprlib.Repr()
+_repr.maxstring = 40
+_repr.maxother = 40
+
+
+def sleep(seconds: float = 0, ref: bool = True) -> None:
+    """Suspend the current greenlet for ``seconds``; ``sleep(0)`` just lets the others run.
+
+    ``ref=False`` makes the sleep not count as work for ``hub.wait()`` with no arguments.
+    """
+    cur = getcurrent()
+    try:
+        hub = cur._hub
+    except AttributeError:
+        hub = get_hub()
+    if cur is hub:
+        raise BlockingSwitchOutError("cannot sleep in the hub (a callback or raw link called it)")
+    if seconds <= 0:
+        # The switching rule, inlined: the hottest wait there is.
+        w = [cur, None]
+        hub._ready.append(w)
+        try:
+            hub.switch()
+        finally:
+            w[0] = None
+    else:
+        w = [cur, PENDING]
+        t = hub.timer(seconds, w, None, ref)
+        try:
+            hub.switch()
+        finally:
+            w[0] = None
+            if t.active:
+                t.cancel()
+
+
+def idle() -> None:
+    """Suspend until the hub has nothing else to run (no ready greenlet, no due IO or timer)."""
+    get_hub().idle_wait()
+
+
+class Greenlet(greenlet, Generic[_T]):
+    """A greenlet run by the hub: ``Greenlet(fn, *args, **kwargs).start()``, or :func:`spawn`.
+
+    When ``fn`` returns, ``value`` holds the result; if it raises, ``exception`` holds the error,
+    which is also printed once with the greenlet's name (nobody may ever look at it otherwise).
+    Killing it with the default GreenletExit counts as success, with that exception as ``value``.
+    Subclasses may override ``_run`` instead of passing ``fn``.
+    """
+
+    # Slots for what every greenlet sets; the rest has class-level defaults (spawn is hot).
+    __slots__ = ("_exception", "_hub", "_links", "_start", "args", "kwargs")
+
+    value: _T | None = None
+    _name: str | None = None
+
+    def __init__(self, run: Callable[..., _T] | None = None, *args: Any, **kwargs: Any) -> None:
+        try:
+            hub = getcurrent()._hub
+        except AttributeError:
+            hub = get_hub()
+        greenlet.__init__(self, None, hub)
+        if run is not None:
+            self._run = run
+        self._hub = hub
+        self.args = args
+        self.kwargs = kwargs
+        self._exception: Any = _NOT_DONE
+        self._links: list[Any] | None = None
+        self._start: list[Any] | Timer | None = None
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
+        """What the greenlet does; the ``run`` argument replaces it."""
+        return None
+
+    # -- identity -------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """A name for messages; ``Greenlet-N`` unless set."""
+        if self._name is None:
+            self._name = f"Greenlet-{next(_names)}"
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+
+    def __repr__(self) -> str:
+        fn = self.__dict__.get("_run", None) or getattr(type(self), "_run", None)
+        fname = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or repr(fn)
+        args = ", ".join(
+            [_repr.repr(a) for a in self.args]
+            + [f"{k}={_repr.repr(v)}" for k, v in self.kwargs.items()]
+        )
+        if self._exception is not _NOT_DONE:
+            state = (
+                "dead" if self._exception is None else f"failed: {type(self._exception).__name__}"
+            )
+        elif greenlet.__bool__(self):
+            state = "running"
+        elif self._start is not None:
+            state = "scheduled"
+        else:
+            state = "not started"
+        return f'<{type(self).__name__} "{self.name}" at {id(self):#x}: {fname}({args}) {state}>'
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        """True once it finished, failed or was killed."""
+        return self._exception is not _NOT_DONE
+
+    def successful(self) -> bool:
+        """True if it finished without an exception (GreenletExit counts as success)."""
+        return self._exception is None
+
+    @property
+    def dead(self) -> bool:  # type: ignore[override]
+        """True once it finished, or was killed before it started."""
+        return self._exception is not _NOT_DONE or greenlet.dead.__get__(self)
+
+    @property
+    def exception(self) -> BaseException | None:
+        """The exception it failed with, or None (still running, or successful)."""
+        exc = self._exception
+        return None if exc is _NOT_DONE else exc
+
+    @property
+    def started(self) -> bool:
+        """True once ``start()`` was called, unless it was killed before it ran."""
+        return self._start is not None or self.gr_frame is not None or greenlet.dead.__get__(self)
+
+    def __bool__(self) -> bool:
+        """True while scheduled or running (not yet finished)."""
+        return self._exception is _NOT_DONE and (self._start is not None or greenlet.__bool__(self))
+
+    # -- running --------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Schedule it to run in the hub soon. A no-op if already started."""
+        if self._start is None and self._exception is _NOT_DONE and not self.gr_frame:
+            w = self._start = [self, None]
+            self._hub._ready.append(w)
+
+    def start_later(self, seconds: float) -> None:
+        """Schedule it to run after ``seconds``. A no-op if already started."""
+        if self._start is None and self._exception is _NOT_DONE and not self.gr_frame:
+            self._start = self._hub.timer(seconds, [self, PENDING], None)
+
+    @classmethod
+    def spawn(cls, run: Callable[..., Any], *args: Any, **kwargs: Any) -> Greenlet[Any]:
+        """Create and start one."""
+        g = cls(run, *args, **kwargs)
+        g.start()
+        return g
+
+    @classmethod
+    def spawn_later(
+        cls, seconds: float, run: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Greenlet[Any]:
+        """Create one and start it after ``seconds``."""
+        g = cls(run, *args, **kwargs)
+        g.start_later(seconds)
+        return g
+
+    def run(self) -> None:  # type: ignore[override]
+        """The greenlet body: calls ``_run`` and records the outcome. Never call it directly."""
+        self._start = None
+        try:
+            result = self._run(*self.args, **self.kwargs)
+        except GreenletExit as exc:
+            self._finish(exc, None)
+        except BaseException as exc:
+            self._finish(None, exc)
+        else:
+            # _finish inlined for the common case: nobody linked, a plain result.
+            if self._links is None:
+                self.value = result
+                self._exception = None
+                self.args = ()
+                self.kwargs = _NO_KWARGS
+            else:
+                self._finish(result, None)
+
+    def _finish(self, value: Any, exc: BaseException | None, report: bool = True) -> None:
+        self.value = value
+        self._exception = exc
+        self.args = ()
+        self.kwargs = _NO_KWARGS
+        if exc is not None and report:
+            self._hub.handle_error(self, exc)
+        links = self._links
+        if links:
+            self._links = None
+            callbacks = []
+            ready = self._hub._ready
+            for link in links:
+                if type(link) is list:  # a waiter: join(), see _waiter
+                    if link[1] is PENDING:
+                        link[1] = None
+                        ready.append(link)
+                else:
+                    callbacks.append(link)
+            if callbacks:
+                self._hub.run_callback(self._notify_links, callbacks)
+
+    def _notify_links(self, callbacks: list[Callable[[Greenlet[Any]], Any]]) -> None:
+        for callback in callbacks:
+            try:
+                callback(self)
+            except BaseException as exc:
+                self._hub.handle_error(callback, exc)
+
+    # -- waiting for it -------------------------------------------------------------------------
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until it is dead, or ``timeout`` seconds passed. Never raises its exception."""
+        if self._exception is not _NOT_DONE:
+            return
+        w = [getcurrent(), PENDING]
+        self._add_link(w)
+        try:
+            self._hub.suspend(w, timeout)
+        finally:
+            if w[1] is not None and self._links:  # not woken by _finish: still linked
+                self._links = [x for x in self._links if x is not w]
+
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Its return value, waiting for it; re-raises its exception if it failed.
+
+        Raises :class:`Timeout` if it is not finished after ``timeout`` (at once if ``block`` is
+        false).
+        """
+        if self._exception is _NOT_DONE:
+            if not block:
+                raise Timeout()
+            self.join(timeout)
+            if self._exception is _NOT_DONE:
+                raise Timeout(timeout)
+        if self._exception is not None:
+            raise self._exception
+        return self.value  # type: ignore[return-value]
+
+    def kill(
+        self,
+        exception: BaseException | type[BaseException] = GreenletExit,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """Raise ``exception`` in it (GreenletExit by default) and, with ``block``, wait for it.
+
+        A greenlet killed before it started never runs. A greenlet that catches the exception
+        may go on running: ``kill`` then returns after ``timeout`` without raising.
+        """
+        if self._exception is not _NOT_DONE:
+            return
+        if (
+            not greenlet.__bool__(self)
+            and self.gr_frame is None
+            and not greenlet.dead.__get__(self)
+        ):
+            # Never ran: cancel the start and finish it here, without printing anything.
+            start = self._start
+            if isinstance(start, Timer):
+                start.cancel()
+                start.entry[0] = None
+            elif start is not None:
+                start[0] = None
+            self._start = None
+            exc = exception() if isinstance(exception, type) else exception
+            if isinstance(exc, GreenletExit):
+                self._finish(exc, None)
+            else:
+                self._finish(None, exc, report=False)
+            return
+        if getcurrent() is self:
+            raise exception
+        self._hub._ready.append(Throw(self, exception))
+        if block:
+            self.join(timeout)
+
+    # -- links ----------------------------------------------------------------------------------
+
+    def rawlink(self, callback: Callable[[Greenlet[Any]], Any]) -> None:
+        """Call ``callback(self)`` in the hub when it finishes (at once if it has). Must not block."""
+        if not callable(callback):
+            raise TypeError(f"expected a callable, not {callback!r}")
+        if self._exception is not _NOT_DONE:
+            self._hub.run_callback(self._notify_links, [callback])
+        else:
+            self._add_link(callback)
+
+    def _add_link(self, link: Any) -> None:
+        if self._links is None:
+            self._links = [link]
+        else:
+            self._links.append(link)
+
+    def link(self, callback: Callable[[Greenlet[Any]], Any]) -> None:
+        """Call ``callback(self)`` in a new greenlet when it finishes, however it finishes."""
+        self.rawlink(_SpawnedLink(callback))
+
+    def link_value(self, callback: Callable[[Greenlet[Any]], Any]) -> None:
+        """Like :meth:`link`, only if it finishes successfully."""
+        self.rawlink(_SpawnedLink(callback, when=True))
+
+    def link_exception(self, callback: Callable[[Greenlet[Any]], Any]) -> None:
+        """Like :meth:`link`, only if it fails."""
+        self.rawlink(_SpawnedLink(callback, when=False))
+
+    def unlink(self, callback: Callable[..., Any]) -> None:
+        """Remove every link to ``callback`` (made by any of the link methods)."""
+        if not self._links:
+            return
+        self._links = [
+            x
+            for x in self._links
+            if type(x) is list  # a join() waiter
+            or not (x == callback or (type(x) is _SpawnedLink and x.callback == callback))
+        ]
+
+
+class _SpawnedLink:
+    """A link that runs its callback in a fresh greenlet, optionally only on success/failure."""
+
+    __slots__ = ("callback", "when")
+
+    def __init__(self, callback: Callable[[Any], Any], when: bool | None = None) -> None:
+        if not callable(callback):
+            raise TypeError(f"expected a callable, not {callback!r}")
+        self.callback = callback
+        self.when = when
+
+    def __call__(self, source: Any) -> None:
+        if self.when is None or self.when == source.successful():
+            Greenlet.spawn(self.callback, source)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is _SpawnedLink:
+            return self.callback == other.callback and self.when == other.when
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def spawn(run: Callable[..., _T], *args: Any, **kwargs: Any) -> Greenlet[_T]:
+    """Run ``run(*args, **kwargs)`` in a new greenlet, started now; returns the Greenlet."""
+    g: Greenlet[_T] = Greenlet(run, *args, **kwargs)
+    g.start()
+    return g
+
+
+def spawn_later(seconds: float, run: Callable[..., _T], *args: Any, **kwargs: Any) -> Greenlet[_T]:
+    """Like :func:`spawn`, started after ``seconds``."""
+    g: Greenlet[_T] = Greenlet(run, *args, **kwargs)
+    g.start_later(seconds)
+    return g
+
+
+def joinall(
+    greenlets: Iterable[Greenlet[Any]],
+    timeout: float | None = None,
+    raise_error: bool = False,
+    count: int | None = None,
+) -> list[Greenlet[Any]]:
+    """Wait for the greenlets to finish; return those that did, in the order they finished.
+
+    ``timeout`` bounds the whole wait. With ``raise_error``, the first failure found is raised.
+    ``count`` returns after that many finished.
+    """
+    greenlets = list(greenlets)
+    if timeout is None and count is None and not raise_error:
+        for g in greenlets:
+            g.join()
+        return greenlets
+    done = []
+    for g in iwait(greenlets, timeout, count):
+        done.append(g)
+        if raise_error and not g.successful():
+            raise g.exception  # type: ignore[misc]
+    return done
+
+
+def killall(
+    greenlets: Iterable[Greenlet[Any]],
+    exception: BaseException | type[BaseException] = GreenletExit,
+    block: bool = True,
+    timeout: float | None = None,
+) -> None:
+    """Kill every greenlet; with ``block``, wait (up to ``timeout``) until they are dead."""
+    greenlets = list(greenlets)
+    for g in greenlets:
+        g.kill(exception, block=False)
+    if block:
+        joinall(greenlets, timeout)
+
+
+class _Collector:
+    """Gathers objects that became ready for iwait(); woken from their rawlinks, in the hub."""
+
+    __slots__ = ("hub", "items", "waiter")
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.items: deque[Any] = deque()
+        self.waiter: list[Any] | None = None
+
+    def add(self, obj: Any) -> None:
+        self.items.append(obj)
+        w = self.waiter
+        if w is not None and w[1] is PENDING:
+            w[1] = None
+            self.hub._ready.append(w)
+
+
+def iwait(
+    objects: Iterable[Any], timeout: float | None = None, count: int | None = None
+) -> Iterator[Any]:
+    """Yield each object as it becomes ready (Greenlets, Events, AsyncResults, ...).
+
+    Stops after ``count`` objects, or when ``timeout`` (for the whole iteration) expires. Objects
+    need ``rawlink(callback)`` and ``unlink(callback)``.
+    """
+    objects = list(objects)
+    count = len(objects) if count is None else min(count, len(objects))
+    if count <= 0:
+        return
+    hub = get_hub()
+    deadline = None if timeout is None else hub.clock() + timeout
+    collector = _Collector(hub)
+    add = collector.add
+    for obj in objects:
+        obj.rawlink(add)
+    try:
+        for _ in range(count):
+            if not collector.items:
+                remaining = None if deadline is None else max(deadline - hub.clock(), 0.0)
+                w = collector.waiter = [getcurrent(), PENDING]
+                try:
+                    value = hub.suspend(w, remaining)
+                finally:
+                    collector.waiter = None
+                if value is TIMEOUT and not collector.items:
+                    return
+            yield collector.items.popleft()
+    finally:
+        for obj in objects:
+            obj.unlink(add)
+
+
+def wait(
+    objects: Iterable[Any] | None = None, timeout: float | None = None, count: int | None = None
+) -> Any:
+    """Wait for objects to become ready and return the list of those that did.
+
+    With no ``objects``, wait until the hub has nothing left to do and return True (False if
+    ``timeout`` expired first).
+    """
+    if objects is None:
+        return get_hub().join(timeout)
+    return list(iwait(objects, timeout, count))
