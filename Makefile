@@ -4,6 +4,10 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Benchmarks compare against peers (gevent, ...) installed in their own environment, never in
+# .venv: they are not dependencies of greenpatch.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 
 .PHONY: demo test matrix lint format bench bench-quick conformance clean help
 
@@ -38,11 +42,16 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP)
-	$(BIN)/python bench/micro.py
+$(BENCH_STAMP): pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	touch $@
 
-bench-quick: $(STAMP)
-	$(BIN)/python bench/micro.py --quick
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/micro.py
+
+bench-quick: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/micro.py --quick
 
 clean:
-	rm -rf $(VENV) .tox build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .tox build *.egg-info .pytest_cache

@@ -1,0 +1,190 @@
+"""Micro-benchmarks: greenpatch against gevent (and any other toolkit with the same API shape).
+
+    python bench/micro.py [--quick] [--rounds N] [--toolkits greenpatch,gevent] [--only NAME]
+
+Each (workload, toolkit, round) runs in a fresh interpreter, so one toolkit's state (its hub, its
+garbage) cannot slow the other; toolkits alternate within each round, so a machine that gets
+busier during the run penalises both alike. The table shows the median rate and the spread
+(lowest to highest) over the rounds, and the ratio of each toolkit's median to gevent's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+# -- toolkits: the same workload source, only the import differs ------------------------------
+
+
+class Toolkit:
+    """The handful of names the workloads use, bound to one toolkit."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        if name == "greenpatch":
+            import hub
+
+            self.spawn = hub.spawn
+            self.sleep = hub.sleep
+            self.joinall = hub.joinall
+            self.Event = getattr(hub, "Event", None)
+            self.Queue = getattr(hub, "Queue", None)
+            self.Semaphore = getattr(hub, "Semaphore", None)
+        elif name == "gevent":
+            import gevent
+            import gevent.event
+            import gevent.lock
+            import gevent.queue
+
+            self.spawn = gevent.spawn
+            self.sleep = gevent.sleep
+            self.joinall = gevent.joinall
+            self.Event = gevent.event.Event
+            self.Queue = gevent.queue.Queue
+            self.Semaphore = gevent.lock.Semaphore
+        else:
+            raise SystemExit(f"unknown toolkit {name!r}")
+
+
+# -- workloads: each returns (operations, seconds) ---------------------------------------------
+
+
+def sleep0(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """sleep(0) round trips per second, 1,000 greenlets each yielding in a loop."""
+    greenlets, rounds = 1000, max(1, int(300 * scale))
+
+    def worker() -> None:
+        sleep = tk.sleep
+        for _ in range(rounds):
+            sleep(0)
+
+    start = time.perf_counter()
+    tk.joinall([tk.spawn(worker) for _ in range(greenlets)])
+    return greenlets * rounds, time.perf_counter() - start
+
+
+def spawn_join(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Greenlets spawned and joined per second, 100,000 at a time."""
+    count = max(1000, int(100_000 * scale))
+
+    def nothing() -> None:
+        pass
+
+    start = time.perf_counter()
+    tk.joinall([tk.spawn(nothing) for _ in range(count)])
+    return count, time.perf_counter() - start
+
+
+WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
+    "sleep0": sleep0,
+    "spawn_join": spawn_join,
+}
+UNITS = {
+    "sleep0": "switches/s",
+    "spawn_join": "greenlets/s",
+}
+
+
+# -- driver -------------------------------------------------------------------------------------
+
+
+def run_child(toolkit: str, workload: str, scale: float) -> None:
+    tk = Toolkit(toolkit)
+    fn = WORKLOADS[workload]
+    fn(tk, scale / 10)  # warm up: imports, first hub, caches
+    ops, seconds = fn(tk, scale)
+    print(json.dumps({"ops": ops, "seconds": seconds}))
+
+
+def measure(toolkit: str, workload: str, scale: float) -> float:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", toolkit, workload, str(scale)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{toolkit}/{workload} failed:\n{out.stderr}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return result["ops"] / result["seconds"]
+
+
+def available(toolkit: str) -> bool:
+    module = {"greenpatch": "hub"}.get(toolkit, toolkit)
+    probe = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="one short round, no comparison")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--toolkits", default="greenpatch,gevent")
+    parser.add_argument("--only", action="append", help="run only this workload (repeatable)")
+    parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.child:
+        run_child(args.child[0], args.child[1], float(args.child[2]))
+        return 0
+
+    scale = 0.05 if args.quick else 1.0
+    rounds = 1 if args.quick else args.rounds
+    toolkits = []
+    for name in args.toolkits.split(","):
+        if available(name):
+            toolkits.append(name)
+        else:
+            print(f"note: {name} is not installed; skipped (pip install '.[bench]')")
+    workloads = args.only or list(WORKLOADS)
+
+    results: dict[str, dict[str, list[float]]] = {w: {t: [] for t in toolkits} for w in workloads}
+    for r in range(rounds):
+        for w in workloads:
+            order = toolkits if r % 2 == 0 else list(reversed(toolkits))
+            for t in order:
+                results[w][t].append(measure(t, w, scale))
+
+    print(f"\nPython {sys.version.split()[0]}, {rounds} round(s), median (min-max)")
+    header = f"{'workload':<12} {'toolkit':<11} {'rate':>14} {'spread':>25} {'vs gevent':>10}"
+    print(header)
+    print("-" * len(header))
+    summary: dict[str, Any] = {"python": sys.version.split()[0], "rounds": rounds, "results": {}}
+    for w in workloads:
+        medians = {t: statistics.median(v) for t, v in results[w].items() if v}
+        base = medians.get("gevent")
+        for t, values in results[w].items():
+            med = medians[t]
+            ratio = f"{med / base:.2f}x" if base else "-"
+            spread = f"{min(values):,.0f}-{max(values):,.0f}"
+            print(f"{w:<12} {t:<11} {med:>14,.0f} {spread:>25} {ratio:>10}")
+        print(f"{'':<12} ({UNITS.get(w, 'ops/s')})")
+        summary["results"][w] = {"unit": UNITS.get(w, "ops/s"), "rates": results[w]}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(summary, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
