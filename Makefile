@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: $(STAMP)
-	$(BIN)/python samples/spawn_sleep.py
+	$(BIN)/python samples/fetch_urls.py
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

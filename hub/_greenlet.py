@@ -324,7 +324,10 @@ class Greenlet(greenlet, Generic[_T]):
     # -- links ----------------------------------------------------------------------------------
 
     def rawlink(self, callback: Callable[[Greenlet[Any]], Any]) -> None:
-        """Call ``callback(self)`` in the hub when it finishes (at once if it has). Must not block."""
+        """Call ``callback(self)`` in the hub when it finishes (at once if it has).
+
+        The callback runs in the hub: it must not block.
+        """
         if not callable(callback):
             raise TypeError(f"expected a callable, not {callback!r}")
         if self._exception is not _NOT_DONE:

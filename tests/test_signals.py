@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIG
 
 
 def run_script(body: str, send_sigint: bool = True) -> subprocess.CompletedProcess[str]:
-    script = "import sys\nsys.path.insert(0, %r)\n" % ROOT + textwrap.dedent(body)
+    script = f"import sys\nsys.path.insert(0, {ROOT!r})\n" + textwrap.dedent(body)
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,

@@ -133,11 +133,10 @@ def test_timeout_interrupts_join_and_cleans_up(clock):
 
 
 def test_timeout_fires_during_sleep_zero_loop(clock):
-    with pytest.raises(Timeout):
-        with Timeout(0.001):
-            while True:
-                hub.sleep(0)
-                clock.jump(0.0005)
+    with pytest.raises(Timeout), Timeout(0.001):
+        while True:
+            hub.sleep(0)
+            clock.jump(0.0005)
 
 
 def test_str_and_repr():

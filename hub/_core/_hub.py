@@ -112,6 +112,16 @@ class Hub(greenlet):
         if self._level_triggered:
             self._poller.update(st)
 
+    @property
+    def threadpool(self) -> Any:
+        """This hub's :class:`hub.threadpool.ThreadPool`, created on first use."""
+        pool = self.__dict__.get("_threadpool")
+        if pool is None:
+            from ..threadpool import ThreadPool  # an upper layer: imported only when asked for
+
+            pool = self._threadpool = ThreadPool(hub=self)
+        return pool
+
     def __repr__(self) -> str:
         return (
             f"<Hub at {id(self):#x} thread={self.thread_ident} ready={len(self._ready)} "
@@ -121,7 +131,8 @@ class Hub(greenlet):
     # -- scheduling (callable from any greenlet of this thread) ---------------------------------
 
     def run_callback(self, fn: Callable[..., Any], *args: Any) -> Callback:
-        """Run ``fn(*args)`` in the hub soon, after what is ready now. Returns a cancellable handle."""
+        """Run ``fn(*args)`` in the hub soon, after what is ready now; returns a cancellable
+        handle."""
         cb = Callback(fn, args)
         cb[1] = None
         self._ready.append(cb)
@@ -477,10 +488,13 @@ class Hub(greenlet):
         return len(events)
 
     def _on_wakeup(self) -> None:
-        # Another thread called run_threadsafe. Clear the flag *before* taking the queue: a call
-        # that lands after we emptied it then sees the flag clear and writes a new wake-up.
-        self._wake_pending = False
+        # Another thread called run_threadsafe. The order matters: drain the eventfd, then clear
+        # the flag, then empty the queue. A call that lands after the flag is cleared writes a
+        # new wake-up; one that saw the flag still set had queued its item before, so the queue
+        # drain below takes it. (Clearing the flag before draining the eventfd could swallow a
+        # write made in between and leave the flag set for good: a lost wake-up.)
         self._wakeup.drain()
+        self._wake_pending = False
         entry = self._wakeup_entry
         entry[0] = entry
         entry[1] = PENDING

@@ -61,6 +61,11 @@ from typing import Any
 
 __all__ = ["EpollPoller", "FdState", "SelectorPoller", "make_poller"]
 
+# The stdlib's own pollers, captured at import: patch_all() later replaces select.epoll and
+# selectors.DefaultSelector with cooperative versions, which would wait on the hub itself.
+_epoll = getattr(select, "epoll", None)
+_DefaultSelector = selectors.DefaultSelector
+
 
 class FdState:
     """What the hub knows about one fd: who waits to read, who waits to write.
@@ -118,7 +123,7 @@ class EpollPoller:
     _MASK = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
 
     def __init__(self) -> None:
-        self._epoll = select.epoll()
+        self._epoll = _epoll()
         #: ``poll(timeout_seconds)``: -1 blocks; returns a list of ``(fd, events)``.
         self.poll = self._epoll.poll
 
@@ -153,7 +158,7 @@ class SelectorPoller:
     WRITE_EVENTS = selectors.EVENT_WRITE
 
     def __init__(self) -> None:
-        self._sel = selectors.DefaultSelector()
+        self._sel = _DefaultSelector()
         self._unpollable: set[int] = set()
 
     def add(self, fd: int) -> bool:
@@ -206,6 +211,6 @@ class SelectorPoller:
 
 def make_poller() -> EpollPoller | SelectorPoller:
     """epoll where the platform has it, unless ``GREENPATCH_POLLER=selectors``."""
-    if hasattr(select, "epoll") and os.environ.get("GREENPATCH_POLLER", "epoll") != "selectors":
+    if _epoll is not None and os.environ.get("GREENPATCH_POLLER", "epoll") != "selectors":
         return EpollPoller()
     return SelectorPoller()

@@ -14,7 +14,8 @@ __all__ = ["Timer"]
 
 
 class Timer:
-    """A pending wake-up of ``entry`` with ``value`` at ``when`` (hub clock). See ``Hub.call_later``."""
+    """A pending wake-up of ``entry`` with ``value`` at ``when`` (hub clock); see
+    ``Hub.timer`` and ``Hub.call_later``."""
 
     __slots__ = ("_hub", "active", "entry", "ref", "value", "when")
 

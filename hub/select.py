@@ -1,0 +1,228 @@
+"""A cooperative select module: ``select()``, ``poll()`` and ``epoll()`` that wait on the hub.
+
+Each call first asks the real system call with a zero timeout (what is ready *now*, with the
+stdlib's exact results, validation and errors). Only when nothing is ready does the greenlet wait
+on the hub for any of the fds, and then it asks again; a spurious wake-up just loops. Level-
+triggered semantics are therefore the stdlib's, whatever the hub uses inside.
+
+``epoll`` objects are waited on through their own fd, which becomes readable when any of their
+registered fds has an event: one registration, however many fds it watches.
+
+Limitation: the hub wakes ``select()`` for readability or writability only; a greenlet waiting
+*solely* on ``xlist`` (exceptional conditions such as TCP urgent data) is woken when the fd
+becomes readable, which urgent data also causes on Linux.
+"""
+
+from __future__ import annotations
+
+import select as _stdlib_select
+from select import *
+from typing import Any
+
+from greenlet import getcurrent as _getcurrent
+
+from ._core import PENDING
+from ._core import get_hub as _get_hub
+
+__all__ = sorted({*getattr(_stdlib_select, "__all__", []), "error", "poll", "select"})
+
+_select = _stdlib_select.select
+_poll = getattr(_stdlib_select, "poll", None)
+_epoll = getattr(_stdlib_select, "epoll", None)
+error = OSError
+_READ_MASK = getattr(_stdlib_select, "POLLIN", 1) | getattr(_stdlib_select, "POLLPRI", 2)
+_WRITE_MASK = getattr(_stdlib_select, "POLLOUT", 4)
+
+
+def _fileno(obj: Any) -> int:
+    if isinstance(obj, int):
+        return obj
+    return obj.fileno()
+
+
+def _check_timeout(timeout: Any) -> float | None:
+    """The stdlib's validation of select()'s timeout argument."""
+    if timeout is None:
+        return None
+    try:
+        value = float(timeout)
+    except (TypeError, ValueError):
+        raise TypeError("timeout must be a float or None") from None
+    if value < 0:
+        raise ValueError("timeout must be non-negative")
+    return value
+
+
+def _wait_for_fds(read_fds: Any, write_fds: Any, remaining: float | None) -> bool:
+    """Wait until any fd may be ready; False if ``remaining`` expired."""
+    try:
+        hub = _getcurrent()._hub
+    except AttributeError:
+        hub = _get_hub()
+    fd_state = hub.fd_state
+    readers = [fd_state(fd) for fd in read_fds]
+    writers = [fd_state(fd) for fd in write_fds]
+    if not readers and not writers:
+        # Nothing to wait for: just the timeout. Forever is what the stdlib would do; with
+        # nothing else able to run, the hub raises LoopExit instead of hanging.
+        hub.suspend([_getcurrent(), PENDING], remaining)
+        return False
+    return hub.wait_fds(readers, writers, remaining)
+
+
+def select(
+    rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None
+) -> tuple[list, list, list]:  # type: ignore[type-arg]
+    """Cooperative :func:`select.select`."""
+    timeout = _check_timeout(timeout)
+    result = _select(rlist, wlist, xlist, 0)
+    if result[0] or result[1] or result[2] or timeout == 0:
+        return result
+    hub = _get_hub()
+    deadline = None if timeout is None else hub.clock() + timeout
+    read_fds = {_fileno(x) for x in rlist} | {_fileno(x) for x in xlist}
+    write_fds = {_fileno(x) for x in wlist}
+    while True:
+        remaining = None if deadline is None else deadline - hub.clock()
+        if remaining is not None and remaining <= 0:
+            return [], [], []
+        woken = _wait_for_fds(read_fds, write_fds, remaining)
+        result = _select(rlist, wlist, xlist, 0)
+        if result[0] or result[1] or result[2] or not woken:
+            return result
+
+
+class poll:
+    """Cooperative :func:`select.poll` object: ``register``/``modify``/``unregister``/``poll``."""
+
+    def __init__(self) -> None:
+        if _poll is None:
+            raise OSError("poll() is not available on this platform")
+        self._poll = _poll()
+        self._fds: dict[int, int] = {}
+
+    def register(self, fd: Any, eventmask: int = _READ_MASK | _WRITE_MASK) -> None:
+        """Watch ``fd`` for ``eventmask`` (POLLIN, POLLPRI, POLLOUT by default)."""
+        self._poll.register(fd, eventmask)
+        self._fds[_fileno(fd)] = eventmask
+
+    def modify(self, fd: Any, eventmask: int) -> None:
+        """Change the events watched on a registered ``fd``."""
+        self._poll.modify(fd, eventmask)
+        self._fds[_fileno(fd)] = eventmask
+
+    def unregister(self, fd: Any) -> None:
+        """Stop watching ``fd``; KeyError if it was not registered."""
+        self._poll.unregister(fd)
+        del self._fds[_fileno(fd)]
+
+    def poll(self, timeout: float | None = None) -> list[tuple[int, int]]:
+        """Like :meth:`select.poll.poll`: ``timeout`` in milliseconds; None or negative: forever."""
+        result = self._poll.poll(0)  # also validates nothing else: the stdlib's errors
+        if result:
+            return result
+        ms = _poll_timeout_ms(timeout)
+        if ms == 0:
+            return result
+        hub = _get_hub()
+        deadline = None if ms is None else hub.clock() + ms / 1000.0
+        while True:
+            remaining = None if deadline is None else deadline - hub.clock()
+            if remaining is not None and remaining <= 0:
+                return []
+            read_fds = [fd for fd, mask in self._fds.items() if mask & _READ_MASK]
+            write_fds = [fd for fd, mask in self._fds.items() if mask & _WRITE_MASK]
+            woken = _wait_for_fds(read_fds, write_fds, remaining)
+            result = self._poll.poll(0)
+            if result or not woken:
+                return result
+
+
+def _poll_timeout_ms(timeout: Any) -> float | None:
+    """poll()'s timeout rules: None or negative waits forever; TypeError for non-numbers."""
+    if timeout is None:
+        return None
+    try:
+        ms = float(timeout)
+    except (TypeError, ValueError):
+        raise TypeError("timeout must be an integer or None") from None
+    return None if ms < 0 else ms
+
+
+if _epoll is not None:
+
+    class epoll:
+        """Cooperative :class:`select.epoll` (wrapping one, as that type cannot be subclassed).
+
+        ``poll()`` waits on the hub; everything else is the real epoll object's.
+        """
+
+        def __init__(self, sizehint: int = -1, flags: int = 0, *, _from: Any = None) -> None:
+            self._epoll = _from if _from is not None else _epoll(sizehint, flags)
+
+        @classmethod
+        def fromfd(cls, fd: int) -> epoll:
+            """Wrap an existing epoll fd."""
+            return cls(_from=_epoll.fromfd(fd))
+
+        @property
+        def closed(self) -> bool:
+            """True once closed."""
+            return self._epoll.closed
+
+        def close(self) -> None:
+            """Close the epoll fd."""
+            self._epoll.close()
+
+        def fileno(self) -> int:
+            """The epoll fd."""
+            return self._epoll.fileno()
+
+        def register(self, fd: Any, eventmask: int = _READ_MASK | _WRITE_MASK) -> None:
+            """Watch ``fd`` (see :meth:`select.epoll.register`)."""
+            self._epoll.register(fd, eventmask)
+
+        def modify(self, fd: Any, eventmask: int) -> None:
+            """Change the events watched on ``fd``."""
+            self._epoll.modify(fd, eventmask)
+
+        def unregister(self, fd: Any) -> None:
+            """Stop watching ``fd``."""
+            self._epoll.unregister(fd)
+
+        def poll(self, timeout: float | None = None, maxevents: int = -1) -> list[tuple[int, int]]:
+            """Like :meth:`select.epoll.poll` (``timeout`` in seconds; None or -1: forever)."""
+            real = self._epoll
+            result = real.poll(0, maxevents)
+            if result:
+                return result
+            if timeout is None or (isinstance(timeout, (int, float)) and timeout < 0):
+                seconds = None
+            else:
+                seconds = float(timeout)
+                if seconds == 0:
+                    return result
+            hub = _get_hub()
+            deadline = None if seconds is None else hub.clock() + seconds
+            while True:
+                remaining = None if deadline is None else deadline - hub.clock()
+                if remaining is not None and remaining <= 0:
+                    return []
+                # The epoll fd is readable while any of its fds has an event.
+                woken = hub.wait_fds([hub.fd_state(real.fileno())], [], remaining)
+                result = real.poll(0, maxevents)
+                if result or not woken:
+                    return result
+
+        def __enter__(self) -> epoll:
+            if self._epoll.closed:
+                raise ValueError("I/O operation on closed epoll object")
+            return self
+
+        def __exit__(self, *exc_info: Any) -> None:
+            self.close()
+
+        def __repr__(self) -> str:
+            return f"<hub.select.epoll fd={self._epoll.fileno()} closed={self.closed}>"
+
+    __all__ = sorted({*__all__, "epoll"})

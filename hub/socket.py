@@ -1,0 +1,574 @@
+"""A cooperative socket module: the stdlib's API, with every blocking call waiting on the hub.
+
+``hub.socket.socket`` subclasses the stdlib class, so ``isinstance(s, socket.socket)`` holds for
+code that kept the original class. Everything that does not block is the stdlib's own object,
+re-exported as is.
+
+How a cooperative socket works
+------------------------------
+The fd is always non-blocking at the OS level (the C-level timeout stays 0.0). The timeout the
+user sees, ``gettimeout()``, lives in ``_timeout`` and decides what happens when a call would
+block: ``0.0`` raises BlockingIOError as the stdlib does, ``None`` waits as long as it takes,
+a number waits at most that long and then raises ``TimeoutError("timed out")`` (alias
+``socket.timeout``), with one deadline per call (``sendall`` included, as in Python 3.5+).
+
+Every operation is *try first, wait second*: the system call runs, and only when it fails with
+EAGAIN does the greenlet wait for readiness (``Hub.wait_fd``) and retry. The socket registers its
+fd with the hub the first time it waits and tells the hub before it closes, which wakes any other
+greenlet waiting on it with OSError(EBADF) instead of leaving it hanging.
+
+Host names given to ``connect``, ``connect_ex``, ``sendto`` and ``sendmsg`` are resolved with the
+cooperative resolver first, so the C call never does DNS in the hub's thread.
+"""
+
+from __future__ import annotations
+
+import _socket
+import errno as _errno
+import io as _io
+import os as _os
+import socket as _stdlib_socket
+import sys as _sys
+from socket import *
+from typing import Any
+
+from greenlet import getcurrent as _getcurrent
+
+from ._core import get_hub as _get_hub
+from ._core import get_hub_if_exists as _get_hub_if_exists
+from ._dns import (
+    getaddrinfo,
+    getfqdn,
+    gethostbyaddr,
+    gethostbyname,
+    gethostbyname_ex,
+    getnameinfo,
+    is_numeric_host,
+)
+
+__all__ = [
+    *_stdlib_socket.__all__,
+    "SocketIO",
+    "SocketType",
+    "create_connection",
+    "create_server",
+    "fromfd",
+    "getaddrinfo",
+    "getfqdn",
+    "gethostbyaddr",
+    "gethostbyname",
+    "gethostbyname_ex",
+    "getnameinfo",
+    "socket",
+    "socketpair",
+    "timeout",
+]
+__all__ = sorted(set(__all__))
+
+_original_socket = _stdlib_socket.socket
+SocketIO = _stdlib_socket.SocketIO
+SocketType = _socket.socket
+timeout = TimeoutError
+_GiveupOnSendfile = _stdlib_socket._GiveupOnSendfile  # type: ignore[attr-defined]
+_GLOBAL_DEFAULT_TIMEOUT: Any = _stdlib_socket._GLOBAL_DEFAULT_TIMEOUT  # type: ignore[attr-defined]
+
+# The C-level methods, bound once: the hot paths call them without attribute lookups.
+_c = _socket.socket
+_c_recv = _c.recv
+_c_recv_into = _c.recv_into
+_c_recvfrom = _c.recvfrom
+_c_recvfrom_into = _c.recvfrom_into
+_c_send = _c.send
+_c_sendto = _c.sendto
+_c_accept = _c._accept
+_c_connect = _c.connect
+_c_settimeout = _c.settimeout
+_c_gettimeout = _c.gettimeout
+_c_getsockopt = _c.getsockopt
+_c_recvmsg = getattr(_c, "recvmsg", None)
+_c_recvmsg_into = getattr(_c, "recvmsg_into", None)
+_c_sendmsg = getattr(_c, "sendmsg", None)
+_c_sendmsg_afalg = getattr(_c, "sendmsg_afalg", None)
+_INET = (_socket.AF_INET, getattr(_socket, "AF_INET6", _socket.AF_INET))
+_CONNECT_PENDING = {_errno.EINPROGRESS, _errno.EALREADY, _errno.EWOULDBLOCK, _errno.EAGAIN}
+
+
+def _timed_out() -> TimeoutError:
+    return TimeoutError("timed out")
+
+
+class socket(_original_socket):
+    """A cooperative :class:`socket.socket`: same API, same errors; blocking calls let other
+    greenlets run."""
+
+    __slots__ = ("_st", "_timeout")
+
+    def __init__(
+        self, family: int = -1, type: int = -1, proto: int = -1, fileno: int | None = None
+    ) -> None:
+        super().__init__(family, type, proto, fileno)
+        # The C layer applied the default timeout; that is the user's. The fd goes non-blocking.
+        self._timeout: float | None = _c_gettimeout(self)
+        self._st: Any = None
+        _c_settimeout(self, 0.0)
+
+    # -- the user-visible timeout -----------------------------------------------------------
+
+    def settimeout(self, value: float | None) -> None:
+        """Like :meth:`socket.socket.settimeout`; the fd itself stays non-blocking."""
+        _c_settimeout(self, value)  # validates (TypeError/ValueError) and normalises
+        self._timeout = _c_gettimeout(self)
+        _c_settimeout(self, 0.0)
+
+    def gettimeout(self) -> float | None:
+        """The timeout set with :meth:`settimeout` (None: blocking, 0.0: non-blocking)."""
+        return self._timeout
+
+    def setblocking(self, flag: bool) -> None:
+        """``setblocking(True)`` is ``settimeout(None)``; False is ``settimeout(0.0)``."""
+        self._timeout = None if flag else 0.0
+
+    def getblocking(self) -> bool:
+        """False only in non-blocking mode (timeout 0.0), as in the stdlib."""
+        return self._timeout != 0.0
+
+    @property
+    def timeout(self) -> float | None:  # type: ignore[override]
+        """The timeout set with :meth:`settimeout`."""
+        return self._timeout
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def _wait(self, write: bool, timeout: float | None) -> bool:
+        """Wait for readiness (the caller got EAGAIN). False if ``timeout`` expired."""
+        cur = _getcurrent()
+        try:
+            hub = cur._hub
+        except AttributeError:
+            hub = _get_hub()
+        st = self._st
+        if st is None or st.hub is not hub or st.fd < 0:
+            st = self._st = hub.fd_state(self.fileno())
+        return hub.wait_fd(st, write, timeout)
+
+    def _retry(self, write: bool, fn: Any, args: tuple[Any, ...]) -> Any:
+        """The slow path of every operation: ``fn(self, *args)`` failed with EAGAIN once."""
+        timeout = self._timeout
+        if timeout == 0.0:
+            raise BlockingIOError(_errno.EAGAIN, "Resource temporarily unavailable")
+        if timeout is None:
+            while True:
+                self._wait(write, None)
+                try:
+                    return fn(self, *args)
+                except BlockingIOError:
+                    pass
+        clock = _get_hub().clock
+        deadline = clock() + timeout
+        while True:
+            remaining = deadline - clock()
+            if remaining <= 0 or not self._wait(write, remaining):
+                raise _timed_out()
+            try:
+                return fn(self, *args)
+            except BlockingIOError:
+                pass
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def recv(self, *args: Any) -> bytes:
+        """Cooperative :meth:`socket.socket.recv`."""
+        try:
+            return _c_recv(self, *args)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+        return self._retry(False, _c_recv, args)
+
+    def recv_into(self, *args: Any, **kwargs: Any) -> int:
+        """Cooperative :meth:`socket.socket.recv_into`."""
+        if kwargs:
+            args = _recv_into_args(*args, **kwargs)
+        try:
+            return _c_recv_into(self, *args)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+        return self._retry(False, _c_recv_into, args)
+
+    def recvfrom(self, *args: Any) -> tuple[bytes, Any]:
+        """Cooperative :meth:`socket.socket.recvfrom`."""
+        try:
+            return _c_recvfrom(self, *args)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+        return self._retry(False, _c_recvfrom, args)
+
+    def recvfrom_into(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
+        """Cooperative :meth:`socket.socket.recvfrom_into`."""
+        if kwargs:
+            args = _recv_into_args(*args, **kwargs)
+        try:
+            return _c_recvfrom_into(self, *args)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+        return self._retry(False, _c_recvfrom_into, args)
+
+    if _c_recvmsg is not None:
+
+        def recvmsg(self, *args: Any) -> tuple[bytes, list[Any], int, Any]:
+            """Cooperative :meth:`socket.socket.recvmsg`."""
+            try:
+                return _c_recvmsg(self, *args)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+            return self._retry(False, _c_recvmsg, args)
+
+        def recvmsg_into(self, *args: Any) -> tuple[int, list[Any], int, Any]:
+            """Cooperative :meth:`socket.socket.recvmsg_into`."""
+            try:
+                return _c_recvmsg_into(self, *args)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+            return self._retry(False, _c_recvmsg_into, args)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def send(self, *args: Any) -> int:
+        """Cooperative :meth:`socket.socket.send`."""
+        try:
+            return _c_send(self, *args)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+        return self._retry(True, _c_send, args)
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        """Cooperative :meth:`socket.socket.sendall`: ``timeout`` bounds the whole call."""
+        try:
+            sent = _c_send(self, data, flags)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+            sent = 0
+        else:
+            # Fast path: everything went out in one call (the usual case for small messages).
+            if type(data) is bytes:
+                if sent == len(data):
+                    return
+            elif sent == memoryview(data).nbytes:
+                return
+        self._sendall_rest(data, flags, sent)
+
+    def _sendall_rest(self, data: Any, flags: int, sent: int) -> None:
+        timeout = self._timeout
+        clock = _get_hub().clock
+        deadline = None if timeout is None else clock() + timeout
+        with memoryview(data) as view, view.cast("B") as octets:
+            total = len(octets)
+            while sent < total:
+                try:
+                    sent += _c_send(self, octets[sent:], flags)
+                    continue
+                except BlockingIOError:
+                    if timeout == 0.0:
+                        raise
+                remaining = None if deadline is None else deadline - clock()
+                if remaining is not None and remaining <= 0:
+                    raise _timed_out()
+                if not self._wait(True, remaining):
+                    raise _timed_out()
+
+    def sendto(self, *args: Any) -> int:
+        """Cooperative :meth:`socket.socket.sendto` (host names resolved cooperatively)."""
+        if args:
+            args = (*args[:-1], self._resolve(args[-1]))
+        try:
+            return _c_sendto(self, *args)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+        return self._retry(True, _c_sendto, args)
+
+    if _c_sendmsg is not None:
+
+        def sendmsg(self, *args: Any) -> int:
+            """Cooperative :meth:`socket.socket.sendmsg`."""
+            if len(args) >= 4 and args[3] is not None:
+                args = (*args[:3], self._resolve(args[3]), *args[4:])
+            try:
+                return _c_sendmsg(self, *args)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+            return self._retry(True, _c_sendmsg, args)
+
+    if _c_sendmsg_afalg is not None:
+
+        def sendmsg_afalg(self, *args: Any, **kwargs: Any) -> int:
+            """Cooperative :meth:`socket.socket.sendmsg_afalg`."""
+            try:
+                return _c_sendmsg_afalg(self, *args, **kwargs)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+            return self._retry(True, lambda s: _c_sendmsg_afalg(s, *args, **kwargs), ())
+
+    def _sendfile_use_sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        # os.sendfile() on the non-blocking fd, waiting for writability on EAGAIN.
+        if not hasattr(_os, "sendfile"):
+            raise _GiveupOnSendfile("os.sendfile() not available on this platform")
+        self._check_sendfile_params(file, offset, count)  # type: ignore[attr-defined]
+        sockno = self.fileno()
+        try:
+            fileno = file.fileno()
+            fsize = _os.fstat(fileno).st_size
+        except (AttributeError, _io.UnsupportedOperation, OSError) as err:
+            raise _GiveupOnSendfile(err)  # not a regular file
+        if not fsize:
+            return 0
+        timeout = self._timeout
+        if timeout == 0.0:
+            raise ValueError("non-blocking sockets are not supported")
+        clock = _get_hub().clock
+        deadline = None if timeout is None else clock() + timeout
+        blocksize = min(count or fsize, 2**30)
+        total_sent = 0
+        try:
+            while True:
+                if count:
+                    blocksize = count - total_sent
+                    if blocksize <= 0:
+                        break
+                try:
+                    sent = _os.sendfile(sockno, fileno, offset, blocksize)
+                except BlockingIOError:
+                    remaining = None if deadline is None else deadline - clock()
+                    if (remaining is not None and remaining <= 0) or not self._wait(
+                        True, remaining
+                    ):
+                        raise _timed_out() from None
+                    continue
+                except OSError as err:
+                    if total_sent == 0:
+                        raise _GiveupOnSendfile(err)  # e.g. not an mmap-able file: use send()
+                    raise err from None
+                if sent == 0:
+                    break  # end of file
+                offset += sent
+                total_sent += sent
+            return total_sent
+        finally:
+            if total_sent > 0 and hasattr(file, "seek"):
+                file.seek(offset)
+
+    # -- connections --------------------------------------------------------------------------
+
+    def accept(self) -> tuple[socket, Any]:
+        """Cooperative :meth:`socket.socket.accept`; the new socket is cooperative too."""
+        try:
+            fd, addr = _c_accept(self)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+            fd, addr = self._retry(False, _c_accept, ())
+        sock = socket(self.family, self.type, self.proto, fileno=fd)
+        # As the stdlib: the new socket has the default timeout, whatever the listener's.
+        return sock, addr
+
+    def connect(self, address: Any) -> None:
+        """Cooperative :meth:`socket.socket.connect`."""
+        err = self._connect(address, raise_errors=True)
+        if err:
+            raise OSError(err, _os.strerror(err))
+
+    def connect_ex(self, address: Any) -> int:
+        """Cooperative :meth:`socket.socket.connect_ex`: an errno instead of an exception."""
+        return self._connect(address, raise_errors=False)
+
+    def _connect(self, address: Any, raise_errors: bool) -> int:
+        address = self._resolve(address)
+        try:
+            _c_connect(self, address)
+            return 0
+        except OSError as exc:
+            if exc.errno not in _CONNECT_PENDING:
+                if raise_errors or exc.errno is None or isinstance(exc, (gaierror, herror)):
+                    raise
+                return exc.errno
+            if self._timeout == 0.0:
+                if raise_errors:
+                    raise
+                return exc.errno
+        # In progress: wait until writable, then ask the kernel how it ended.
+        if not self._wait(True, self._timeout):
+            if raise_errors:
+                raise _timed_out()
+            return _errno.EAGAIN if _sys.platform != "win32" else _errno.EWOULDBLOCK
+        return _c_getsockopt(self, _socket.SOL_SOCKET, _socket.SO_ERROR)
+
+    def _resolve(self, address: Any) -> Any:
+        """``address`` with its host name resolved cooperatively (IP families only)."""
+        if (
+            self.family in _INET
+            and type(address) is tuple
+            and len(address) >= 2
+            and isinstance(address[0], (str, bytes))
+            and not is_numeric_host(address[0])
+            and address[0] not in ("", "<broadcast>", b"", b"<broadcast>")
+        ):
+            host, port = address[0], address[1]
+            infos = getaddrinfo(host, port, self.family, self.type, self.proto)
+            if not infos:
+                raise gaierror(_socket.EAI_NONAME, "Name or service not known")
+            resolved = infos[0][4]
+            # IPv6: the resolved host and port, the caller's flowinfo and scope id if given.
+            return (resolved[0], resolved[1], *address[2:])
+        return address
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def _forget_fd(self) -> None:
+        """Tell this thread's hub the fd is going away: its waiters get EBADF, epoll forgets it.
+
+        A hub of another thread is not told (it is not thread-safe, and the fd number may be
+        reused before it could act): as with the stdlib, a greenlet of another thread blocked on
+        this socket is not woken; its next retry fails with EBADF.
+        """
+        self._st = None
+        hub = _get_hub_if_exists()
+        if hub is not None:
+            fd = _c.fileno(self)
+            if fd in hub._fds:
+                hub.notify_closing(fd)
+
+    def _real_close(self, _ss: Any = _c) -> None:
+        self._forget_fd()
+        _ss.close(self)
+
+    def detach(self) -> int:
+        """Like :meth:`socket.socket.detach`; the fd goes back to the blocking mode its timeout
+        implies, since its new owner will not wait on the hub."""
+        self._forget_fd()
+        if self._timeout is None and _c.fileno(self) >= 0:
+            _c_settimeout(self, None)
+        return super().detach()
+
+    # -- sendfile: the stdlib's sendfile() calls _sendfile_use_sendfile / _use_send above -------
+
+
+def _recv_into_args(buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[Any, int, int]:
+    return buffer, nbytes, flags
+
+
+# -- module functions ----------------------------------------------------------------------
+
+
+def socketpair(
+    family: int | None = None, type: int = _socket.SOCK_STREAM, proto: int = 0
+) -> tuple[socket, socket]:
+    """Cooperative :func:`socket.socketpair`."""
+    if family is None:
+        family = getattr(_socket, "AF_UNIX", _socket.AF_INET)
+    a, b = _socket.socketpair(family, type, proto)
+    return (
+        socket(family, type, proto, a.detach()),
+        socket(family, type, proto, b.detach()),
+    )
+
+
+def fromfd(fd: Any, family: int, type: int, proto: int = 0) -> socket:
+    """Cooperative :func:`socket.fromfd`: a cooperative socket on a duplicate of ``fd``."""
+    return socket(family, type, proto, _os.dup(fd))
+
+
+def create_connection(
+    address: tuple[Any, Any],
+    timeout: Any = _GLOBAL_DEFAULT_TIMEOUT,
+    source_address: Any = None,
+    *,
+    all_errors: bool = False,
+) -> socket:
+    """Cooperative :func:`socket.create_connection`: try each address the name resolves to.
+
+    Raises the last error, or (Python 3.11+, ``all_errors=True``) an ExceptionGroup of all.
+    """
+    if all_errors and _sys.version_info < (3, 11):
+        raise TypeError("create_connection() got an unexpected keyword argument 'all_errors'")
+    host, port = address
+    errors: list[OSError] = []
+    for family, socktype, proto, _canonname, sockaddr in getaddrinfo(host, port, 0, SOCK_STREAM):
+        sock = None
+        try:
+            sock = socket(family, socktype, proto)
+            if timeout is not _GLOBAL_DEFAULT_TIMEOUT:
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            errors.clear()
+            return sock
+        except OSError as exc:
+            if not all_errors:
+                errors.clear()
+            errors.append(exc)
+            if sock is not None:
+                sock.close()
+    if not errors:
+        raise OSError("getaddrinfo returns an empty list")
+    try:
+        if all_errors:
+            raise ExceptionGroup("create_connection failed", errors)
+        raise errors[0]
+    finally:
+        errors = []
+
+
+def create_server(
+    address: tuple[Any, Any],
+    *,
+    family: int = _socket.AF_INET,
+    backlog: int | None = None,
+    reuse_port: bool = False,
+    dualstack_ipv6: bool = False,
+) -> socket:
+    """Cooperative :func:`socket.create_server`: a listening cooperative socket."""
+    if reuse_port and not hasattr(_socket, "SO_REUSEPORT"):
+        raise ValueError("SO_REUSEPORT not supported on this platform")
+    if dualstack_ipv6:
+        if not _stdlib_socket.has_dualstack_ipv6():
+            raise ValueError("dualstack_ipv6 not supported on this platform")
+        if family != _socket.AF_INET6:
+            raise ValueError("dualstack_ipv6 requires AF_INET6 family")
+    sock = socket(family, _socket.SOCK_STREAM)
+    try:
+        if _os.name not in ("nt", "cygwin") and hasattr(_socket, "SO_REUSEADDR"):
+            try:
+                sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+            except OSError:
+                pass  # bind() will tell
+        if reuse_port:
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEPORT, 1)
+        if _socket.has_ipv6 and family == _socket.AF_INET6:
+            if dualstack_ipv6:
+                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 0)
+            elif hasattr(_socket, "IPV6_V6ONLY") and hasattr(_socket, "IPPROTO_IPV6"):
+                sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind(address)
+        except OSError as err:
+            raise OSError(
+                err.errno, f"{err.strerror} (while attempting to bind on address {address!r})"
+            ) from None
+        if backlog is None:
+            sock.listen()
+        else:
+            sock.listen(backlog)
+        return sock
+    except OSError:
+        sock.close()
+        raise

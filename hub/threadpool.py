@@ -1,0 +1,238 @@
+"""Run blocking calls in real OS threads, and wait for their results from a greenlet.
+
+Some calls cannot be made cooperative: the C resolver behind ``getaddrinfo``, a C extension's
+blocking function, a filesystem that hangs. :class:`ThreadPool` runs them in a bounded set of
+worker threads while the hub keeps serving every other greenlet; the result comes back through
+the hub's cross-thread wake-up (``Hub.run_threadsafe``). Each hub has one pool of its own,
+``get_hub().threadpool``, created on first use.
+
+While a job is in flight the hub does not declare a deadlock (``LoopExit``): the job will wake
+it. Idle workers, on the other hand, never keep a deadlocked hub waiting.
+"""
+
+from __future__ import annotations
+
+import _thread
+import os
+import weakref
+from collections import deque
+from collections.abc import Callable
+from queue import SimpleQueue
+from typing import Any, Generic, TypeVar
+
+from greenlet import getcurrent
+
+from ._core import PENDING, TIMEOUT, Hub, get_hub
+from ._core._hub import pool_threads
+from ._timeout import Timeout
+
+__all__ = ["ThreadPool", "ThreadResult"]
+
+_T = TypeVar("_T")
+_NOT_DONE: Any = object()
+_STOP: Any = object()
+_pools: weakref.WeakSet[ThreadPool] = weakref.WeakSet()
+_count_lock = _thread.allocate_lock()
+
+
+def _count_pool_thread(delta: int) -> None:
+    # The hub reads this count to tell idle pool workers from threads that might wake it.
+    with _count_lock:
+        pool_threads[0] += delta
+
+
+class ThreadResult(Generic[_T]):
+    """The eventual result of a job submitted to a :class:`ThreadPool`; wait on it with ``get``.
+
+    Only greenlets of the pool's hub thread may wait on it. It supports ``rawlink``/``unlink``, so
+    ``hub.wait()`` and ``hub.iwait()`` accept it.
+    """
+
+    __slots__ = ("_exception", "_hub", "_links", "_waiters", "value")
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+        self.value: _T | None = None
+        self._exception: Any = _NOT_DONE
+        self._waiters: deque[list[Any]] = deque()
+        self._links: list[Callable[[Any], Any]] = []
+
+    def ready(self) -> bool:
+        """True once the job returned or raised."""
+        return self._exception is not _NOT_DONE
+
+    def successful(self) -> bool:
+        """True if the job returned without raising."""
+        return self._exception is None
+
+    @property
+    def exception(self) -> BaseException | None:
+        """What the job raised, or None."""
+        exc = self._exception
+        return None if exc is _NOT_DONE else exc
+
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """The job's return value (re-raising its exception), waiting for it if needed.
+
+        Raises ``hub.Timeout`` when it is not ready after ``timeout`` (at once if not ``block``).
+        """
+        if self._exception is _NOT_DONE and (not block or not self.wait(timeout)):
+            raise Timeout(timeout)
+        if self._exception is not None:
+            raise self._exception
+        return self.value  # type: ignore[return-value]
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until ready; True if it is, False if ``timeout`` expired first."""
+        if self._exception is not _NOT_DONE:
+            return True
+        w = [getcurrent(), PENDING]
+        self._waiters.append(w)
+        try:
+            value = self._hub.suspend(w, timeout)
+        finally:
+            if w[1] is PENDING or w[1] is TIMEOUT:
+                _remove(self._waiters, w)
+        return value is not TIMEOUT
+
+    def rawlink(self, callback: Callable[[Any], Any]) -> None:
+        """Call ``callback(self)`` in the hub once ready (at once if it is)."""
+        if self._exception is not _NOT_DONE:
+            self._hub.run_callback(callback, self)
+        else:
+            self._links.append(callback)
+
+    def unlink(self, callback: Callable[[Any], Any]) -> None:
+        """Remove a callback added with :meth:`rawlink`."""
+        self._links = [c for c in self._links if c != callback]
+
+    def _deliver(self, value: Any, exc: BaseException | None) -> None:
+        # Runs in the hub (queued by run_threadsafe from the worker thread).
+        self.value = value
+        self._exception = exc
+        self._hub.keepalive -= 1
+        ready = self._hub._ready
+        for w in self._waiters:
+            if w[1] is PENDING:
+                w[1] = None
+                ready.append(w)
+        self._waiters.clear()
+        links, self._links = self._links, []
+        for callback in links:
+            self._hub.run_callback(callback, self)
+
+    def __repr__(self) -> str:
+        if self._exception is _NOT_DONE:
+            state = "pending"
+        elif self._exception is None:
+            state = f"value={self.value!r}"
+        else:
+            state = f"exception={self._exception!r}"
+        return f"<ThreadResult at {id(self):#x} {state}>"
+
+
+def _remove(waiters: deque[list[Any]], w: list[Any]) -> None:
+    for i, x in enumerate(waiters):
+        if x is w:
+            del waiters[i]
+            return
+
+
+class ThreadPool:
+    """At most ``maxsize`` worker threads running blocking calls for one hub's greenlets.
+
+    Workers start on demand and live as long as the process; jobs beyond ``maxsize`` wait in
+    order. ``spawn`` returns at once; ``apply`` blocks the calling greenlet (not the thread).
+    """
+
+    def __init__(self, maxsize: int = 10, hub: Hub | None = None) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be at least 1, not {maxsize}")
+        self.maxsize = maxsize
+        self.hub = hub if hub is not None else get_hub()
+        self._jobs: SimpleQueue[Any] = SimpleQueue()
+        self._lock = _thread.allocate_lock()
+        self._workers = 0
+        self._unfinished = 0  # jobs submitted and not yet done
+        _pools.add(self)
+
+    @property
+    def size(self) -> int:
+        """Worker threads started so far."""
+        return self._workers
+
+    def spawn(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> ThreadResult[_T]:
+        """Run ``fn(*args, **kwargs)`` in a worker thread; returns its :class:`ThreadResult`."""
+        hub = self.hub
+        result: ThreadResult[_T] = ThreadResult(hub)
+        hub.keepalive += 1
+        with self._lock:
+            self._unfinished += 1
+            start_worker = self._unfinished > self._workers and self._workers < self.maxsize
+            if start_worker:
+                self._workers += 1
+        self._jobs.put((fn, args, kwargs, result))
+        if start_worker:
+            _count_pool_thread(+1)
+            try:
+                _thread.start_new_thread(self._worker, ())
+            except BaseException:
+                _count_pool_thread(-1)
+                with self._lock:
+                    self._workers -= 1
+                raise
+        return result
+
+    def apply(
+        self,
+        fn: Callable[..., _T],
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> _T:
+        """Run ``fn(*args, **kwargs)`` in a worker thread; the calling greenlet waits for it."""
+        return self.spawn(fn, *args, **(kwargs or {})).get()
+
+    def _worker(self) -> None:
+        jobs = self._jobs
+        try:
+            while True:
+                job = jobs.get()
+                if job is _STOP:
+                    return
+                fn, args, kwargs, result = job
+                job = None
+                try:
+                    value = fn(*args, **kwargs)
+                except BaseException as exc:
+                    outcome: tuple[Any, BaseException | None] = (None, exc)
+                else:
+                    outcome = (value, None)
+                fn = args = kwargs = None
+                with self._lock:
+                    self._unfinished -= 1
+                result._hub.run_threadsafe(result._deliver, *outcome)
+                outcome = result = None  # type: ignore[assignment]
+        finally:
+            with self._lock:
+                self._workers -= 1
+            _count_pool_thread(-1)
+
+    def _reset_after_fork(self) -> None:
+        # The child has none of the parent's threads.
+        self._jobs = SimpleQueue()
+        self._lock = _thread.allocate_lock()
+        self._workers = self._unfinished = 0
+
+    def __repr__(self) -> str:
+        return f"<ThreadPool at {id(self):#x} maxsize={self.maxsize} workers={self._workers}>"
+
+
+def _after_fork_in_child() -> None:
+    global _count_lock
+    _count_lock = _thread.allocate_lock()
+    for pool in list(_pools):
+        pool._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,661 @@
+"""hub.socket: the stdlib socket API, cooperative, with the stdlib's modes, timeouts and errors."""
+
+from __future__ import annotations
+
+import array
+import errno
+import gc
+import os
+import socket as stdlib_socket
+
+import pytest
+
+import hub
+from hub import socket
+from hub._core import get_hub
+
+
+def tcp_pair():
+    """A connected (client, server) pair of cooperative TCP sockets."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener:
+        client = socket.create_connection(listener.getsockname(), timeout=10)
+        server, _ = listener.accept()
+    return client, server
+
+
+@pytest.fixture
+def pair():
+    a, b = tcp_pair()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def registered_waiters():
+    return [
+        (fd, st.reader, st.writer)
+        for fd, st in get_hub()._fds.items()
+        if st is not get_hub()._wakeup_st and (st.reader is not None or st.writer is not None)
+    ]
+
+
+# -- identity and modes --------------------------------------------------------------------
+
+
+def test_is_a_stdlib_socket(pair):
+    a, _ = pair
+    assert isinstance(a, stdlib_socket.socket)
+    assert isinstance(a, stdlib_socket.SocketType)
+    assert type(a) is socket.socket
+    assert socket.timeout is TimeoutError is stdlib_socket.timeout
+    assert socket.AF_INET == stdlib_socket.AF_INET
+    assert socket.error is OSError
+
+
+def test_fd_is_nonblocking_but_modes_are_the_users():
+    s = socket.socket()
+    with s:
+        assert s.gettimeout() is None and s.getblocking()
+        assert not os.get_blocking(s.fileno())
+        s.settimeout(2.5)
+        assert s.gettimeout() == 2.5 and s.timeout == 2.5 and s.getblocking()
+        s.setblocking(False)
+        assert s.gettimeout() == 0.0 and not s.getblocking()
+        s.setblocking(True)
+        assert s.gettimeout() is None
+        with pytest.raises(ValueError):
+            s.settimeout(-1)
+        with pytest.raises(TypeError):
+            s.settimeout("soon")
+        assert not os.get_blocking(s.fileno())
+
+
+def test_default_timeout_is_honoured():
+    old = stdlib_socket.getdefaulttimeout()
+    stdlib_socket.setdefaulttimeout(3.0)
+    try:
+        s = socket.socket()
+        assert s.gettimeout() == 3.0
+        s.close()
+        listener = socket.create_server(("127.0.0.1", 0))
+        with listener:
+            c = socket.create_connection(listener.getsockname())
+            conn, _ = listener.accept()
+            assert conn.gettimeout() == 3.0 and c.gettimeout() == 3.0
+            conn.close()
+            c.close()
+    finally:
+        stdlib_socket.setdefaulttimeout(old)
+
+
+def test_nonblocking_mode_raises_blockingioerror(pair):
+    a, b = pair
+    a.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        a.recv(10)
+    with pytest.raises(BlockingIOError):
+        a.recv_into(bytearray(10))
+    b.sendall(b"x")
+    hub.wait_read(a, timeout=5)
+    assert a.recv(10) == b"x"
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener:
+        listener.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+
+
+def test_nonblocking_connect_raises_and_completes():
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener, socket.socket() as c:
+        c.setblocking(False)
+        err = c.connect_ex(listener.getsockname())
+        assert err in (0, errno.EINPROGRESS)
+        hub.wait_write(c, timeout=5)
+        assert c.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+
+
+# -- data transfer ------------------------------------------------------------------------
+
+
+def test_echo_between_greenlets(pair):
+    a, b = pair
+
+    def echo():
+        while True:
+            data = b.recv(100)
+            if not data:
+                return
+            b.sendall(data)
+
+    g = hub.spawn(echo)
+    for i in range(50):
+        msg = f"message {i}".encode()
+        a.sendall(msg)
+        assert a.recv(100) == msg
+    a.shutdown(socket.SHUT_WR)
+    g.get(timeout=10)
+
+
+def test_recv_variants(pair):
+    a, b = pair
+    b.sendall(b"abcdef")
+    buf = bytearray(3)
+    assert a.recv_into(buf) == 3 and buf == b"abc"
+    assert a.recv_into(buf, 2) == 2 and buf[:2] == b"de"
+    assert a.recv_into(buffer=buf, nbytes=1) == 1 and buf[:1] == b"f"
+    b.sendall(b"xyz")
+    data, _addr = a.recvfrom(10)
+    assert data == b"xyz"
+    b.sendall(b"123")
+    n, _ = a.recvfrom_into(buf)
+    assert n == 3 and buf == b"123"
+    b.sendall(b"m")
+    data, anc, _flags, _ = a.recvmsg(10)
+    assert data == b"m" and anc == []
+    b.sendall(b"n")
+    n, anc, _flags, _ = a.recvmsg_into([buf])
+    assert n == 1 and buf[:1] == b"n"
+
+
+def test_recv_waits_for_data(pair):
+    a, b = pair
+    got = hub.spawn(a.recv, 10)
+    hub.sleep(0)
+    assert not got.ready()
+    b.send(b"late")
+    assert got.get(timeout=10) == b"late"
+
+
+def test_send_sendto_sendmsg(pair):
+    a, b = pair
+    assert a.send(b"one") == 3
+    assert a.sendmsg([b"two", b"three"]) == 8
+    received = b""
+    while len(received) < 11:
+        received += b.recv(100)
+    assert received == b"onetwothree"
+
+
+def test_sendall_accepts_any_buffer(pair):
+    a, b = pair
+    arr = array.array("i", range(100))
+    a.sendall(arr)
+    a.sendall(memoryview(b"tail"))
+    expected = arr.tobytes() + b"tail"
+    received = b""
+    while len(received) < len(expected):
+        received += b.recv(4096)
+    assert received == expected
+
+
+def test_udp_sendto_recvfrom():
+    a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    with a, b:
+        b.bind(("127.0.0.1", 0))
+        reader = hub.spawn(b.recvfrom, 100)
+        hub.sleep(0)
+        a.sendto(b"datagram", b.getsockname())
+        data, _addr = reader.get(timeout=10)
+        assert data == b"datagram"
+        a.sendto(b"by name", ("localhost", b.getsockname()[1]))
+        assert b.recvfrom(100)[0] == b"by name"
+
+
+def test_twenty_megabytes_through_sendall(pair):
+    a, b = pair
+    payload = os.urandom(1024) * (20 * 1024)
+
+    def reader():
+        chunks = []
+        total = 0
+        while total < len(payload):
+            chunk = b.recv(1 << 20)
+            assert chunk
+            chunks.append(chunk)
+            total += len(chunk)
+        return b"".join(chunks)
+
+    r = hub.spawn(reader)
+    a.sendall(payload)
+    assert r.get(timeout=60) == payload
+
+
+def test_makefile(pair):
+    a, b = pair
+    wf = a.makefile("wb")
+    rf = b.makefile("rb")
+    wf.write(b"line one\nline two\n")
+    wf.flush()
+    assert rf.readline() == b"line one\n"
+    assert rf.readline() == b"line two\n"
+    text = b.makefile("w", encoding="utf-8")
+    text.write("héllo\n")
+    text.flush()
+    assert a.makefile("r", encoding="utf-8").readline() == "héllo\n"
+    wf.close()
+    rf.close()
+    text.close()
+
+
+def test_sendfile(pair, tmp_path):
+    a, b = pair
+    path = tmp_path / "payload"
+    payload = os.urandom(3 * 1024 * 1024)
+    path.write_bytes(payload)
+
+    def reader():
+        received = b""
+        while len(received) < len(payload) - 10:
+            received += b.recv(1 << 20)
+        return received
+
+    r = hub.spawn(reader)
+    with open(path, "rb") as f:
+        assert a.sendfile(f, offset=10) == len(payload) - 10
+        assert f.tell() == len(payload)
+    assert r.get(timeout=30) == payload[10:]
+
+
+def test_dup_and_fromfd(pair):
+    a, b = pair
+    d = a.dup()
+    f = socket.fromfd(a.fileno(), a.family, a.type)
+    with d, f:
+        assert type(d) is socket.socket and type(f) is socket.socket
+        d.sendall(b"via dup")
+        assert b.recv(100) == b"via dup"
+        f.sendall(b"via fromfd")
+        assert b.recv(100) == b"via fromfd"
+        a.settimeout(4)
+        with a.dup() as d4:
+            assert d4.gettimeout() == 4
+
+
+def test_detach_restores_blocking_mode(pair):
+    a, _ = pair
+    a.settimeout(None)  # blocking: the stdlib's fd would be in blocking mode
+    fd = a.detach()
+    try:
+        assert os.get_blocking(fd)
+        assert a.fileno() == -1
+    finally:
+        os.close(fd)
+
+
+def test_socketpair_is_cooperative():
+    a, b = socket.socketpair()
+    with a, b:
+        assert type(a) is socket.socket and a.family == socket.AF_UNIX
+        g = hub.spawn(a.recv, 5)
+        hub.sleep(0)
+        b.send(b"hi")
+        assert g.get(timeout=5) == b"hi"
+
+
+def test_create_server_options():
+    s = socket.create_server(("127.0.0.1", 0), backlog=10, reuse_port=True)
+    with s:
+        assert type(s) is socket.socket
+        assert s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+    with pytest.raises(OSError) as info:
+        taken = socket.create_server(("127.0.0.1", 0))
+        with taken:
+            socket.create_server(taken.getsockname())
+    assert "while attempting to bind" in str(info.value)
+
+
+# -- timeouts: every blocking call, on a virtual clock ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda s: s.recv(1),
+        lambda s: s.recv_into(bytearray(1)),
+        lambda s: s.recvfrom(1),
+        lambda s: s.recvfrom_into(bytearray(1)),
+        lambda s: s.recvmsg(1),
+        lambda s: s.recvmsg_into([bytearray(1)]),
+        lambda s: s.makefile("rb").read(1),
+    ],
+    ids=["recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg", "recvmsg_into", "makefile"],
+)
+def test_read_timeouts(clock, operation):
+    a, b = tcp_pair()
+    with a, b:
+        a.settimeout(2)
+        start = clock()
+        with pytest.raises(TimeoutError, match="timed out"):
+            operation(a)
+        assert clock() - start == pytest.approx(2)
+        assert registered_waiters() == []
+
+
+def fill_send_buffer(s):
+    s.setblocking(False)
+    chunk = b"x" * 65536
+    try:
+        while True:
+            s.send(chunk)
+    except BlockingIOError:
+        pass
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda s: s.send(b"y" * 65536),
+        lambda s: s.sendall(b"y" * 65536),
+        lambda s: s.sendmsg([b"y" * 65536]),
+    ],
+    ids=["send", "sendall", "sendmsg"],
+)
+def test_write_timeouts(clock, operation):
+    a, b = tcp_pair()
+    with a, b:
+        fill_send_buffer(a)
+        a.settimeout(3)
+        start = clock()
+        with pytest.raises(TimeoutError):
+            operation(a)
+        assert clock() - start == pytest.approx(3)
+        assert registered_waiters() == []
+
+
+def test_sendall_timeout_covers_the_whole_call(clock):
+    a, b = tcp_pair()
+    with a, b:
+        a.settimeout(5)
+        received = []
+
+        def slow_reader():
+            # Reads a little every 2 s: each wait of sendall succeeds, yet the total exceeds 5 s.
+            while True:
+                hub.sleep(2)
+                data = b.recv(1 << 16)
+                if not data:
+                    return
+                received.append(len(data))
+
+        r = hub.spawn(slow_reader)
+        start = clock()
+        with pytest.raises(TimeoutError):
+            a.sendall(b"z" * (64 << 20))
+        assert clock() - start == pytest.approx(5, abs=0.01)
+        assert received  # progress was made, the deadline still held
+        r.kill()
+
+
+def test_accept_timeout(clock):
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener:
+        listener.settimeout(1.5)
+        with pytest.raises(TimeoutError):
+            listener.accept()
+        assert clock() == pytest.approx(1.5)
+
+
+def test_connect_timeout(clock):
+    # A listener whose backlog is full does not answer new SYNs: connect() has to time out.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    fillers = []
+    try:
+        for _ in range(16):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(listener.getsockname())
+            fillers.append(f)
+        c = socket.socket()
+        c.settimeout(4)
+        with pytest.raises(TimeoutError):
+            c.connect(listener.getsockname())
+        c.close()
+        c = socket.socket()
+        c.settimeout(4)
+        assert c.connect_ex(listener.getsockname()) == errno.EAGAIN
+        c.close()
+    finally:
+        for f in fillers:
+            f.close()
+        listener.close()
+
+
+def test_create_connection_timeout_applies(clock):
+    listener = socket.create_server(("127.0.0.1", 0))
+    with listener:
+        c = socket.create_connection(listener.getsockname(), timeout=7)
+        with c:
+            assert c.gettimeout() == 7
+
+
+# -- errors as the stdlib raises them -------------------------------------------------------
+
+
+def test_connection_refused():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+    with socket.socket() as c:
+        assert c.connect_ex(("127.0.0.1", port)) == errno.ECONNREFUSED
+
+
+def test_unknown_host():
+    with pytest.raises(socket.gaierror):
+        socket.create_connection(("no-such-host.invalid", 80), timeout=5)
+    with socket.socket() as c, pytest.raises(socket.gaierror):
+        c.connect_ex(("no-such-host.invalid", 80))
+
+
+def test_invalid_addresses_match_the_stdlib():
+    for address in [("127.0.0.1",), "not a tuple", ("127.0.0.1", "port"), ("127.0.0.1", 70000)]:
+        with stdlib_socket.socket() as ref, pytest.raises(Exception) as expected:
+            ref.connect(address)
+        with socket.socket() as s, pytest.raises(type(expected.value)):
+            s.connect(address)
+
+
+def test_operations_on_a_closed_socket():
+    s = socket.socket()
+    s.close()
+    for op in (lambda: s.recv(1), lambda: s.send(b"x"), lambda: s.accept()):
+        with pytest.raises(OSError) as info:
+            op()
+        assert info.value.errno == errno.EBADF
+
+
+def test_close_wakes_other_waiters_with_ebadf(pair):
+    a, _ = pair
+    errors = []
+
+    def waiter():
+        try:
+            a.recv(10)
+        except OSError as e:
+            errors.append(e.errno)
+
+    gs = [hub.spawn(waiter) for _ in range(3)]
+    hub.sleep(0)
+    a.close()
+    hub.joinall(gs, timeout=10)
+    assert errors == [errno.EBADF] * 3
+    assert registered_waiters() == []
+
+
+def test_peer_close_gives_eof(pair):
+    a, b = pair
+    g = hub.spawn(a.recv, 10)
+    hub.sleep(0)
+    b.close()
+    assert g.get(timeout=10) == b""
+
+
+def test_reset_connection():
+    a, b = tcp_pair()
+    with a:
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        g = hub.spawn(a.recv, 10)
+        hub.sleep(0)
+        b.close()
+        with pytest.raises(ConnectionResetError):
+            g.get(timeout=10)
+
+
+# -- killed while blocked -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("what", ["recv", "accept", "connect", "sendall"])
+def test_killed_while_blocked_leaves_nothing_registered(what):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    a, b = tcp_pair()
+    fillers = []
+    try:
+        if what == "recv":
+            g = hub.spawn(a.recv, 10)
+        elif what == "accept":
+            g = hub.spawn(listener.accept)
+        elif what == "sendall":
+            fill_send_buffer(a)
+            a.setblocking(True)
+            g = hub.spawn(a.sendall, b"q" * (1 << 20))
+        else:
+            # Only new SYNs to a full backlog hang; fill it first.
+            for _ in range(16):
+                f = socket.socket()
+                f.setblocking(False)
+                f.connect_ex(listener.getsockname())
+                fillers.append(f)
+            c = socket.socket()
+            fillers.append(c)
+            g = hub.spawn(c.connect, listener.getsockname())
+        hub.sleep(0)
+        hub.sleep(0)
+        assert not g.ready()
+        assert registered_waiters() != []
+        g.kill()
+        assert g.dead
+        assert registered_waiters() == []
+    finally:
+        for f in fillers:
+            f.close()
+        a.close()
+        b.close()
+        listener.close()
+
+
+# -- scale and hygiene ---------------------------------------------------------------------
+
+
+def count_fds():
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_no_fd_leak_after_thousands_of_connections():
+    listener = socket.create_server(("127.0.0.1", 0), backlog=512)
+
+    def server():
+        while True:
+            conn, _ = listener.accept()
+            conn.close()
+
+    srv = hub.spawn(server)
+    hub.sleep(0)
+    before = count_fds()
+
+    def client(n):
+        for _ in range(n):
+            c = socket.create_connection(listener.getsockname(), timeout=10)
+            c.recv(1)  # the server closes: EOF
+            c.close()
+
+    hub.joinall([hub.spawn(client, 500) for _ in range(6)], raise_error=True)
+    gc.collect()
+    srv.kill()
+    assert count_fds() <= before + 1
+    listener.close()
+    # The hub forgot the closed fds.
+    assert len(get_hub()._fds) < 20
+
+
+def test_thousand_simultaneous_connections():
+    listener = socket.create_server(("127.0.0.1", 0), backlog=2048)
+
+    def handle(conn):
+        with conn:
+            while True:
+                data = conn.recv(1024)
+                if not data:
+                    return
+                conn.sendall(data)
+
+    def server():
+        while True:
+            conn, _ = listener.accept()
+            hub.spawn(handle, conn)
+
+    srv = hub.spawn(server)
+    clients = [socket.create_connection(listener.getsockname(), timeout=30) for _ in range(1000)]
+
+    def talk(i, c):
+        msg = f"client {i}".encode()
+        c.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            got += c.recv(100)
+        return got == msg
+
+    results = hub.joinall([hub.spawn(talk, i, c) for i, c in enumerate(clients)], raise_error=True)
+    assert all(g.value for g in results) and len(results) == 1000
+    for c in clients:
+        c.close()
+    srv.kill()
+    listener.close()
+
+
+def test_sockets_of_two_threads_do_not_mix():
+    import threading
+
+    results = []
+
+    def thread_main():
+        a, b = socket.socketpair()
+        with a, b:
+            g = hub.spawn(a.recv, 10)
+            hub.sleep(0)
+            b.send(b"thread")
+            results.append(g.get(timeout=10))
+        get_hub().destroy()
+
+    threads = [threading.Thread(target=thread_main) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [b"thread"] * 4
+
+
+def test_selectors_fallback_poller_runs_sockets(monkeypatch):
+    monkeypatch.setenv("GREENPATCH_POLLER", "selectors")
+    from hub.testing import fresh_hub
+
+    with fresh_hub():
+        a, b = tcp_pair()
+        with a, b:
+            g = hub.spawn(lambda: [a.recv(100) for _ in range(3)])
+            for word in (b"one", b"two", b"three"):
+                hub.sleep(0.01)
+                b.sendall(word)
+            assert g.get(timeout=10) == [b"one", b"two", b"three"]
+            a.settimeout(0.05)
+            with pytest.raises(TimeoutError):
+                a.recv(1)
