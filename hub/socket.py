@@ -85,6 +85,9 @@ _c_connect = _c.connect
 _c_settimeout = _c.settimeout
 _c_gettimeout = _c.gettimeout
 _c_getsockopt = _c.getsockopt
+_c_shutdown = _c.shutdown
+_c_type = _c.type.__get__  # type: ignore[attr-defined]
+_SOCK_STREAM = _socket.SOCK_STREAM
 _c_recvmsg = getattr(_c, "recvmsg", None)
 _c_recvmsg_into = getattr(_c, "recvmsg_into", None)
 _c_sendmsg = getattr(_c, "sendmsg", None)
@@ -101,7 +104,7 @@ class socket(_original_socket):
     """A cooperative :class:`socket.socket`: same API, same errors; blocking calls let other
     greenlets run."""
 
-    __slots__ = ("_st", "_timeout")
+    __slots__ = ("_st", "_timeout", "_type")
 
     def __init__(
         self, family: int = -1, type: int = -1, proto: int = -1, fileno: int | None = None
@@ -110,6 +113,7 @@ class socket(_original_socket):
         # The C layer applied the default timeout; that is the user's. The fd goes non-blocking.
         self._timeout: float | None = _c_gettimeout(self)
         self._st: Any = None
+        self._type = _c_type(self)
         _c_settimeout(self, 0.0)
 
     # -- the user-visible timeout -----------------------------------------------------------
@@ -176,25 +180,58 @@ class socket(_original_socket):
 
     # -- reading ------------------------------------------------------------------------------
 
+    # recv and recv_into are the hottest calls there are. Besides trying first, they keep the
+    # fd's ``readable`` flag (see FdState): a short read or EAGAIN marks the buffer drained, so
+    # the next call waits for an edge instead of paying for a system call and an exception that
+    # would only say "nothing yet". Only plain reads (no flags: MSG_PEEK leaves data behind) of
+    # stream sockets count, and EOF never does (no edge follows it).
+
     def recv(self, *args: Any) -> bytes:
         """Cooperative :meth:`socket.socket.recv`."""
-        try:
-            return _c_recv(self, *args)
-        except BlockingIOError:
-            if self._timeout == 0.0:
-                raise
-        return self._retry(False, _c_recv, args)
+        st = self._st
+        if st is None or st.readable or self._timeout == 0.0:
+            try:
+                data = _c_recv(self, *args)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+                if st is not None:
+                    st.readable = False
+            else:
+                if st is not None and len(args) == 1 and 0 < len(data) < args[0]:
+                    st.readable = self._type != _SOCK_STREAM
+                return data
+        data = self._retry(False, _c_recv, args)
+        if len(args) == 1 and 0 < len(data) < args[0]:
+            self._st.readable = self._type != _SOCK_STREAM
+        return data
 
     def recv_into(self, *args: Any, **kwargs: Any) -> int:
         """Cooperative :meth:`socket.socket.recv_into`."""
         if kwargs:
             args = _recv_into_args(*args, **kwargs)
-        try:
-            return _c_recv_into(self, *args)
-        except BlockingIOError:
-            if self._timeout == 0.0:
-                raise
-        return self._retry(False, _c_recv_into, args)
+        st = self._st
+        if st is None or st.readable or self._timeout == 0.0:
+            try:
+                n = _c_recv_into(self, *args)
+            except BlockingIOError:
+                if self._timeout == 0.0:
+                    raise
+                if st is not None:
+                    st.readable = False
+            else:
+                if st is not None and n and len(args) <= 2:
+                    self._note_short_read(st, n, args)
+                return n
+        n = self._retry(False, _c_recv_into, args)
+        if n and len(args) <= 2:
+            self._note_short_read(self._st, n, args)
+        return n
+
+    def _note_short_read(self, st: Any, n: int, args: tuple[Any, ...]) -> None:
+        asked = args[1] if len(args) == 2 and args[1] else memoryview(args[0]).nbytes
+        if n < asked:
+            st.readable = self._type != _SOCK_STREAM
 
     def recvfrom(self, *args: Any) -> tuple[bytes, Any]:
         """Cooperative :meth:`socket.socket.recvfrom`."""
@@ -431,6 +468,12 @@ class socket(_original_socket):
         return address
 
     # -- life cycle ---------------------------------------------------------------------------
+
+    def shutdown(self, how: int) -> None:
+        """Like :meth:`socket.socket.shutdown`; reads after it return at once (EOF)."""
+        _c_shutdown(self, how)
+        if self._st is not None:
+            self._st.readable = True
 
     def _forget_fd(self) -> None:
         """Tell this thread's hub the fd is going away: its waiters get EBADF, epoll forgets it.

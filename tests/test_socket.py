@@ -659,3 +659,90 @@ def test_selectors_fallback_poller_runs_sockets(monkeypatch):
             a.settimeout(0.05)
             with pytest.raises(TimeoutError):
                 a.recv(1)
+
+
+# -- the readable flag: a drained socket waits first; it must never wait for data already there
+
+
+def test_data_arriving_while_the_reader_was_busy_elsewhere(pair):
+    a, b = pair
+    b.sendall(b"first")
+    assert a.recv(100) == b"first"  # short read: a is known drained
+    assert get_hub()._fds[a.fileno()].readable is False or a._st is None
+    g = hub.spawn(lambda: (hub.sleep(0.05), b.sendall(b"second")))
+    hub.sleep(0.2)  # the edge for "second" arrives while nobody waits on a
+    g.join()
+    a.settimeout(5)
+    assert a.recv(100) == b"second"
+
+
+def test_eof_after_a_short_read_does_not_hang(pair):
+    a, b = pair
+    a.settimeout(5)
+    b.sendall(b"last words")
+    assert a.recv(100) == b"last words"
+    b.close()
+    assert a.recv(100) == b""
+    assert a.recv(100) == b""  # EOF again, at once
+
+
+def test_peek_does_not_mark_drained(pair):
+    a, b = pair
+    a.settimeout(5)
+    b.sendall(b"peek")
+    hub.wait_read(a, timeout=5)
+    assert a.recv(100, socket.MSG_PEEK) == b"peek"
+    assert a.recv(100) == b"peek"
+
+
+def test_shutdown_read_returns_at_once(pair):
+    a, b = pair
+    a.settimeout(5)
+    b.sendall(b"x")
+    assert a.recv(100) == b"x"
+    a.shutdown(socket.SHUT_RD)
+    assert a.recv(100) == b""
+
+
+def test_recv_into_short_reads(pair):
+    a, b = pair
+    a.settimeout(5)
+    buf = bytearray(100)
+    for word in (b"one", b"two", b"three"):
+        g = hub.spawn(lambda w=word: (hub.sleep(0.01), b.sendall(w)))
+        n = a.recv_into(buf)
+        assert buf[:n] == word
+        g.join()
+    view = memoryview(buf)[10:20]
+    b.sendall(b"mv")
+    assert a.recv_into(view) == 2
+
+
+def test_two_socket_objects_on_one_fd(pair):
+    a, b = pair
+    twin = socket.socket(a.family, a.type, a.proto, fileno=os.dup(a.fileno()))
+    with twin:
+        a.settimeout(5)
+        twin.settimeout(5)
+        b.sendall(b"to a")
+        assert a.recv(100) == b"to a"
+        b.sendall(b"to twin")
+        assert twin.recv(100) == b"to twin"
+        b.sendall(b"to a again")
+        assert a.recv(100) == b"to a again"
+
+
+def test_readable_flag_with_the_fallback_poller(monkeypatch):
+    monkeypatch.setenv("GREENPATCH_POLLER", "selectors")
+    from hub.testing import fresh_hub
+
+    with fresh_hub():
+        a, b = tcp_pair()
+        with a, b:
+            a.settimeout(5)
+            b.sendall(b"first")
+            assert a.recv(100) == b"first"
+            g = hub.spawn(lambda: (hub.sleep(0.02), b.sendall(b"second")))
+            hub.sleep(0.1)  # no interest registered meanwhile: no event at all
+            g.join()
+            assert a.recv(100) == b"second"

@@ -200,6 +200,7 @@ class Hub(greenlet):
         st = self._fds.get(fd)
         if st is None:
             st = self._fds[fd] = FdState(self, fd)
+        st.readable = True
         try:
             st.pollable = self._poller.add(fd)
         except BaseException:
@@ -462,6 +463,7 @@ class Hub(greenlet):
             if st is None:
                 continue
             if ev & read_events:
+                st.readable = True
                 w = st.reader
                 if w is not None:
                     st.reader = None

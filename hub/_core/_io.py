@@ -72,9 +72,16 @@ class FdState:
 
     ``reader`` and ``writer`` hold None, one waiter entry, or a deque of them (several greenlets
     may wait on one fd; an edge wakes them all and each retries its own call).
+
+    ``readable`` is False only when the fd's receive buffer is known to be empty: a reader saw
+    EAGAIN or a short read (fewer bytes than it asked for, from a stream socket) and no edge has
+    been reported since. The hub sets it back to True on every read edge, whether or not anybody
+    waits. A reader that finds it False waits first instead of trying a call that would fail:
+    since the buffer was empty when it was set, any data that came later raised an edge, which
+    either already set the flag again or is queued in the kernel and will wake the waiter.
     """
 
-    __slots__ = ("fd", "hub", "mask", "pollable", "reader", "writer")
+    __slots__ = ("fd", "hub", "mask", "pollable", "readable", "reader", "writer")
 
     def __init__(self, hub: Any, fd: int) -> None:
         self.hub = hub
@@ -82,6 +89,7 @@ class FdState:
         self.reader: Any = None
         self.writer: Any = None
         self.pollable = True
+        self.readable = True  # unknown: try first
         self.mask = 0  # the interest currently registered (level-triggered poller only)
 
     def __repr__(self) -> str:
