@@ -143,35 +143,45 @@ class socket(_original_socket):
 
     # -- waiting ------------------------------------------------------------------------------
 
-    def _wait(self, write: bool, timeout: float | None) -> bool:
-        """Wait for readiness (the caller got EAGAIN). False if ``timeout`` expired."""
-        cur = _getcurrent()
+    def _fd_state(self) -> tuple[Any, Any]:
+        """(this thread's hub, this socket's FdState in it), registering the fd on first use."""
         try:
-            hub = cur._hub
+            hub = _getcurrent()._hub
         except AttributeError:
             hub = _get_hub()
         st = self._st
         if st is None or st.hub is not hub or st.fd < 0:
             st = self._st = hub.fd_state(self.fileno())
+        return hub, st
+
+    def _wait(self, write: bool, timeout: float | None) -> bool:
+        """Wait for readiness (the caller got EAGAIN). False if ``timeout`` expired."""
+        hub, st = self._fd_state()
         return hub.wait_fd(st, write, timeout)
 
     def _retry(self, write: bool, fn: Any, args: tuple[Any, ...]) -> Any:
-        """The slow path of every operation: ``fn(self, *args)`` failed with EAGAIN once."""
+        """The slow path of every operation: wait until ready, then ``fn(self, *args)``.
+
+        Called after the first try failed with EAGAIN (or was skipped, see recv), in blocking or
+        timeout mode. One deadline covers the whole call.
+        """
         timeout = self._timeout
         if timeout == 0.0:
             raise BlockingIOError(_errno.EAGAIN, "Resource temporarily unavailable")
+        hub, st = self._fd_state()
+        wait_fd = hub.wait_fd
         if timeout is None:
             while True:
-                self._wait(write, None)
+                wait_fd(st, write, None)
                 try:
                     return fn(self, *args)
                 except BlockingIOError:
                     pass
-        clock = _get_hub().clock
+        clock = hub.clock
         deadline = clock() + timeout
         while True:
             remaining = deadline - clock()
-            if remaining <= 0 or not self._wait(write, remaining):
+            if remaining <= 0 or not wait_fd(st, write, remaining):
                 raise _timed_out()
             try:
                 return fn(self, *args)
