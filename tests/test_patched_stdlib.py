@@ -245,3 +245,40 @@ def test_echo_sample_server_and_client():
         server.kill()
         server.wait()
         server.stdout.close()
+
+
+def test_echo_sample_serves_a_thousand_simultaneous_connections():
+    import hub
+    from hub import socket
+
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "samples", "echo_server.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    clients = []
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().rsplit(":", 1)[1])
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(1000)]
+
+        def talk(i, conn):
+            message = f"hello from client {i}".encode()
+            conn.sendall(message)
+            received = b""
+            while len(received) < len(message):
+                chunk = conn.recv(100)
+                assert chunk
+                received += chunk
+            return received == message
+
+        done = hub.joinall([hub.spawn(talk, i, c) for i, c in enumerate(clients)], raise_error=True)
+        assert len(done) == 1000 and all(g.value for g in done)
+    finally:
+        for c in clients:
+            c.close()
+        server.kill()
+        server.wait()
+        server.stdout.close()

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -15,7 +16,25 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGINT"), reason="needs SIGINT")
 
 
-def run_script(body: str, send_sigint: bool = True) -> subprocess.CompletedProcess[str]:
+def wait_until_blocked(pid: int) -> None:
+    """Wait until the child sleeps in a system call (the hub's epoll_wait), where we mean to
+    interrupt it; without /proc, give it a generous moment."""
+    stat = f"/proc/{pid}/stat"
+    if not os.path.exists(stat):
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + 20
+    sleeping = 0
+    while sleeping < 3 and time.monotonic() < deadline:
+        with open(stat) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        sleeping = sleeping + 1 if state == "S" else 0
+        time.sleep(0.02)
+
+
+def run_script(
+    body: str, send_sigint: bool = True, when_blocked: bool = False
+) -> subprocess.CompletedProcess[str]:
     script = f"import sys\nsys.path.insert(0, {ROOT!r})\n" + textwrap.dedent(body)
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
@@ -26,6 +45,8 @@ def run_script(body: str, send_sigint: bool = True) -> subprocess.CompletedProce
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.strip() == "ready", line
+    if when_blocked:
+        wait_until_blocked(proc.pid)
     if send_sigint:
         proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -37,13 +58,15 @@ def test_ctrl_c_while_the_hub_waits():
         """
         import hub
         hub.spawn(hub.sleep, 100)
-        print("ready", flush=True)
+        # Printed by a greenlet, so only once main already waits in the hub.
+        hub.spawn(print, "ready", flush=True)
         try:
             hub.sleep(100)
         except KeyboardInterrupt:
             print("main got KeyboardInterrupt", flush=True)
             raise
-        """
+        """,
+        when_blocked=True,
     )
     assert "main got KeyboardInterrupt" in result.stdout
     assert "KeyboardInterrupt" in result.stderr
@@ -96,12 +119,13 @@ def test_signal_handler_exception_reaches_main():
         def handler(signum, frame):
             raise Stop("from handler")
         signal.signal(signal.SIGINT, handler)
-        print("ready", flush=True)
+        hub.spawn(print, "ready", flush=True)
         try:
             hub.sleep(100)
         except Stop as e:
             print("main got", e, flush=True)
-        """
+        """,
+        when_blocked=True,  # raised while a greenlet runs, it would be that greenlet's error
     )
     assert "main got from handler" in result.stdout
     assert result.returncode == 0

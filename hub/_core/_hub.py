@@ -625,7 +625,10 @@ def _describe_deadlock(root: Any) -> str:
     while frame is not None:
         code = frame.f_code
         if code.co_filename.startswith(_PACKAGE_DIR):
-            op = getattr(code, "co_qualname", code.co_name)
+            op = getattr(code, "co_qualname", None)
+            if op is None:  # Python 3.10: rebuild Class.method from the frame's self
+                owner = frame.f_locals.get("self")
+                op = code.co_name if owner is None else f"{type(owner).__name__}.{code.co_name}"
         elif op is not None:
             site = f"{code.co_filename}:{frame.f_lineno}"
             break
