@@ -49,7 +49,12 @@ def run_script(
         wait_until_blocked(proc.pid)
     if send_sigint:
         proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never leave a hung child behind
+        proc.communicate()
+        raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, line + out, err)
 
 
