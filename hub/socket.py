@@ -159,6 +159,19 @@ class socket(_original_socket):
         hub, st = self._fd_state()
         return hub.wait_fd(st, write, timeout)
 
+    def _call(self, write: bool, fn: Any, args: tuple[Any, ...]) -> Any:
+        """``fn(self, *args)``, tried first; on EAGAIN raise (non-blocking mode) or wait and retry.
+
+        The shape of every operation; the hottest ones (recv, recv_into, send, sendall) spell it
+        out themselves to save this call.
+        """
+        try:
+            return fn(self, *args)
+        except BlockingIOError:
+            if self._timeout == 0.0:
+                raise
+        return self._retry(write, fn, args)
+
     def _retry(self, write: bool, fn: Any, args: tuple[Any, ...]) -> Any:
         """The slow path of every operation: wait until ready, then ``fn(self, *args)``.
 
@@ -245,43 +258,23 @@ class socket(_original_socket):
 
     def recvfrom(self, *args: Any) -> tuple[bytes, Any]:
         """Cooperative :meth:`socket.socket.recvfrom`."""
-        try:
-            return _c_recvfrom(self, *args)
-        except BlockingIOError:
-            if self._timeout == 0.0:
-                raise
-        return self._retry(False, _c_recvfrom, args)
+        return self._call(False, _c_recvfrom, args)
 
     def recvfrom_into(self, *args: Any, **kwargs: Any) -> tuple[int, Any]:
         """Cooperative :meth:`socket.socket.recvfrom_into`."""
         if kwargs:
             args = _recv_into_args(*args, **kwargs)
-        try:
-            return _c_recvfrom_into(self, *args)
-        except BlockingIOError:
-            if self._timeout == 0.0:
-                raise
-        return self._retry(False, _c_recvfrom_into, args)
+        return self._call(False, _c_recvfrom_into, args)
 
     if _c_recvmsg is not None:
 
         def recvmsg(self, *args: Any) -> tuple[bytes, list[Any], int, Any]:
             """Cooperative :meth:`socket.socket.recvmsg`."""
-            try:
-                return _c_recvmsg(self, *args)
-            except BlockingIOError:
-                if self._timeout == 0.0:
-                    raise
-            return self._retry(False, _c_recvmsg, args)
+            return self._call(False, _c_recvmsg, args)
 
         def recvmsg_into(self, *args: Any) -> tuple[int, list[Any], int, Any]:
             """Cooperative :meth:`socket.socket.recvmsg_into`."""
-            try:
-                return _c_recvmsg_into(self, *args)
-            except BlockingIOError:
-                if self._timeout == 0.0:
-                    raise
-            return self._retry(False, _c_recvmsg_into, args)
+            return self._call(False, _c_recvmsg_into, args)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -334,12 +327,7 @@ class socket(_original_socket):
         """Cooperative :meth:`socket.socket.sendto` (host names resolved cooperatively)."""
         if args:
             args = (*args[:-1], self._resolve(args[-1]))
-        try:
-            return _c_sendto(self, *args)
-        except BlockingIOError:
-            if self._timeout == 0.0:
-                raise
-        return self._retry(True, _c_sendto, args)
+        return self._call(True, _c_sendto, args)
 
     if _c_sendmsg is not None:
 
@@ -347,23 +335,13 @@ class socket(_original_socket):
             """Cooperative :meth:`socket.socket.sendmsg`."""
             if len(args) >= 4 and args[3] is not None:
                 args = (*args[:3], self._resolve(args[3]), *args[4:])
-            try:
-                return _c_sendmsg(self, *args)
-            except BlockingIOError:
-                if self._timeout == 0.0:
-                    raise
-            return self._retry(True, _c_sendmsg, args)
+            return self._call(True, _c_sendmsg, args)
 
     if _c_sendmsg_afalg is not None:
 
         def sendmsg_afalg(self, *args: Any, **kwargs: Any) -> int:
             """Cooperative :meth:`socket.socket.sendmsg_afalg`."""
-            try:
-                return _c_sendmsg_afalg(self, *args, **kwargs)
-            except BlockingIOError:
-                if self._timeout == 0.0:
-                    raise
-            return self._retry(True, lambda s: _c_sendmsg_afalg(s, *args, **kwargs), ())
+            return self._call(True, lambda s: _c_sendmsg_afalg(s, *args, **kwargs), ())
 
     def _sendfile_use_sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         # os.sendfile() on the non-blocking fd, waiting for writability on EAGAIN.
@@ -417,12 +395,7 @@ class socket(_original_socket):
 
     def accept(self) -> tuple[socket, Any]:
         """Cooperative :meth:`socket.socket.accept`; the new socket is cooperative too."""
-        try:
-            fd, addr = _c_accept(self)
-        except BlockingIOError:
-            if self._timeout == 0.0:
-                raise
-            fd, addr = self._retry(False, _c_accept, ())
+        fd, addr = self._call(False, _c_accept, ())
         sock = socket(self.family, self.type, self.proto, fileno=fd)
         # As the stdlib: the new socket has the default timeout, whatever the listener's.
         return sock, addr

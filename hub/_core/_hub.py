@@ -491,10 +491,7 @@ class Hub(greenlet):
                 if w is not None:
                     st.reader = None
                     if type(w) is deque:
-                        for x in w:
-                            if x[1] is PENDING:
-                                x[1] = True
-                                append(x)
+                        _wake_each(w, append)
                     elif w[1] is PENDING:
                         w[1] = True
                         append(w)
@@ -503,10 +500,7 @@ class Hub(greenlet):
                 if w is not None:
                     st.writer = None
                     if type(w) is deque:
-                        for x in w:
-                            if x[1] is PENDING:
-                                x[1] = True
-                                append(x)
+                        _wake_each(w, append)
                     elif w[1] is PENDING:
                         w[1] = True
                         append(w)
@@ -610,6 +604,14 @@ class Hub(greenlet):
             if self._level_triggered:
                 st.mask = 0
                 self._poller.update(st)
+
+
+def _wake_each(waiters: deque[list[Any]], append: Callable[[Any], None]) -> None:
+    """Claim and queue every waiter of an fd slot that held several (see FdState)."""
+    for w in waiters:
+        if w[1] is PENDING:
+            w[1] = True
+            append(w)
 
 
 def _closed_error() -> OSError:
