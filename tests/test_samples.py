@@ -52,3 +52,88 @@ def test_sync_vs_async():
     async_total = float(re.search(r"asynchronous total: ([\d.]+) s", out).group(1))
     assert sync_total >= 4.5
     assert 0.5 <= async_total < sync_total / 2
+
+
+def test_fetch_urls_demo():
+    result = run_sample("fetch_urls.py", "--count", "12", "--delay", "0.3", timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("] 200 ") == 24
+    sequential = float(out.split("sequential total: ")[1].split()[0])
+    concurrent = float(out.split("concurrent total: ")[1].split()[0])
+    assert sequential >= 12 * 0.3
+    assert concurrent < sequential / 3
+
+
+def test_fetch_urls_reports_each_failure():
+    urls = ["http://127.0.0.1:1/refused", "http://no-such-host.invalid/"]
+    result = run_sample("fetch_urls.py", "--timeout", "5", *urls, timeout=120)
+    assert result.returncode == 1
+    assert result.stdout.count("FAILED") == 2
+    assert "refused" in result.stdout.lower()
+
+
+def test_echo_sample_server_and_client():
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "samples", "echo_server.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        port = line.rsplit(":", 1)[1].strip()
+        client = subprocess.run(
+            [sys.executable, os.path.join(ROOT, "samples", "echo_client.py"), "--port", port],
+            input="hello\nsecond line\n\n",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert client.returncode == 0, client.stderr
+        assert "echo: hello" in client.stdout and "echo: second line" in client.stdout
+    finally:
+        server.kill()
+        server.wait()
+        server.stdout.close()
+
+
+def test_echo_sample_serves_a_thousand_simultaneous_connections():
+    import hub
+    from hub import socket
+
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    server = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "samples", "echo_server.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    clients = []
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline().rsplit(":", 1)[1])
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(1000)]
+
+        def talk(i, conn):
+            message = f"hello from client {i}".encode()
+            conn.sendall(message)
+            received = b""
+            while len(received) < len(message):
+                chunk = conn.recv(100)
+                assert chunk
+                received += chunk
+            return received == message
+
+        done = hub.joinall([hub.spawn(talk, i, c) for i, c in enumerate(clients)], raise_error=True)
+        assert len(done) == 1000 and all(g.value for g in done)
+    finally:
+        for c in clients:
+            c.close()
+        server.kill()
+        server.wait()
+        server.stdout.close()
