@@ -64,9 +64,17 @@ class Queue(Generic[_T]):
     gets items until it gets ``StopIteration`` (put that to end a consumer's ``for`` loop).
     """
 
+    # Fast paths. ``get`` pops without the lock (deque.popleft is one atomic C call), and so
+    # does ``put`` on an unbounded queue (deque.append); everything that involves waiters
+    # takes the lock. Lost wake-ups across threads are ruled out by ordering: the lock-free
+    # side changes the items first and looks for waiters second, the waiting side registers
+    # first and looks at the items again second, so at least one of them sees the other and
+    # serves the waiters under the lock. Between greenlets of one thread nothing interleaves.
+
     __slots__ = (
         "__weakref__",
         "_append",
+        "_bounded",
         "_getters",
         "_items",
         "_lock",
@@ -79,6 +87,7 @@ class Queue(Generic[_T]):
 
     def __init__(self, maxsize: int | None = None, items: Iterable[_T] = ()) -> None:
         self._maxsize = _UNBOUNDED if maxsize is None or maxsize <= 0 else maxsize
+        self._bounded = self._maxsize != _UNBOUNDED
         self._lock = allocate_lock()
         self._getters: deque[list[Any]] = deque()
         self._putters: deque[list[Any]] = deque()
@@ -129,6 +138,19 @@ class Queue(Generic[_T]):
         Raises :class:`queue.Full` if there is still no room after ``timeout`` seconds, or at
         once if ``block`` is false.
         """
+        if not self._bounded:
+            # Lock-free (see "Fast paths" in the class comment): append, *then* look for
+            # getters, so a getter registering meanwhile in another thread either is seen
+            # here or sees the item when it re-checks after registering.
+            self._append(item)
+            if self._getters:
+                lock = self._lock
+                lock.acquire()
+                try:
+                    self._serve_getters()
+                finally:
+                    lock.release()
+            return
         lock = self._lock
         lock.acquire()
         if self._getters and self._to_getter(item):
@@ -151,6 +173,10 @@ class Queue(Generic[_T]):
             h = get_hub()
         w = [g, PENDING, h, item]
         self._putters.append(w)
+        if len(self._items) < self._maxsize:
+            # A lock-free get made room before it could see us: take a putter's item now
+            # (perhaps ours; then our wake-up is already queued).
+            self._refill()
         lock.release()
         try:
             value = h.suspend(w, timeout)
@@ -165,8 +191,8 @@ class Queue(Generic[_T]):
         self.put(item, False)
 
     def _to_getter(self, item: Any) -> bool:
-        # Lock held, getters waiting (so the queue is empty): hand ``item`` to the first getter
-        # that can take it; peekers on the way see it too. False if none could.
+        # Lock held, getters waiting: hand ``item`` to the first getter that can take it;
+        # peekers on the way see it too. False if no getter could take it.
         getters = self._getters
         ident = get_ident()
         while getters:
@@ -186,6 +212,28 @@ class Queue(Generic[_T]):
                 return True
         return False
 
+    def _serve_getters(self) -> None:
+        # Lock held: give queued items to waiting getters, oldest item to oldest getter.
+        getters = self._getters
+        while getters:
+            try:
+                item = self._pop()
+            except IndexError:  # a lock-free get took the last one
+                return
+            if not self._to_getter(item):
+                self._push_front(item)
+                return
+
+    def _refill(self) -> None:
+        # Lock held, putters waiting, room in the queue: move putters' items in.
+        while len(self._items) < self._maxsize:
+            item = self._from_putter()
+            if item is _NONE:
+                return
+            if self._getters and self._to_getter(item):
+                continue
+            self._append(item)
+
     def _abandon_put(self, w: list[Any]) -> bool:
         # A blocked put ended by timeout or exception: True if a getter took its item anyway.
         with self._lock:
@@ -201,13 +249,13 @@ class Queue(Generic[_T]):
     def _hand_back(self, item: Any) -> None:
         # ``item`` was handed to a getter that could not take it after all (killed, or timed
         # out in another thread while the item was on its way). It was the oldest item, so it
-        # goes to the front, or to the next getter; it may exceed maxsize by one, which is
-        # better than losing it.
+        # goes back to the front (or to the next getter); that may exceed maxsize by one,
+        # which is better than losing it.
         lock = self._lock
         lock.acquire()
         try:
-            if not (self._getters and self._to_getter(item)):
-                self._push_front(item)
+            self._push_front(item)
+            self._serve_getters()
         finally:
             lock.release()
 
@@ -219,21 +267,38 @@ class Queue(Generic[_T]):
         Raises :class:`queue.Empty` if there is still none after ``timeout`` seconds, or at once
         if ``block`` is false.
         """
+        try:
+            item = self._pop()  # lock-free: one atomic C call
+        except IndexError:
+            return self._get_slow(block, timeout)
+        if self._putters:
+            # Room was made: let the first waiting putter in. (A putter registering meanwhile
+            # in another thread re-checks for room after registering.)
+            lock = self._lock
+            lock.acquire()
+            try:
+                self._refill()
+            finally:
+                lock.release()
+        return item  # type: ignore[no-any-return]
+
+    def _get_slow(self, block: bool, timeout: float | None) -> Any:
         lock = self._lock
         lock.acquire()
-        if self._items:
-            item = self._pop()
+        try:
+            item = self._pop()  # an item may have come meanwhile
+        except IndexError:
+            pass
+        else:
             if self._putters:
-                taken = self._from_putter()
-                if taken is not _NONE:
-                    self._append(taken)
+                self._refill()
             lock.release()
-            return item  # type: ignore[no-any-return]
+            return item
         if self._putters:  # a Channel: take straight from a putter
             item = self._from_putter()
             if item is not _NONE:
                 lock.release()
-                return item  # type: ignore[no-any-return]
+                return item
         if not block or (timeout is not None and timeout <= 0):
             lock.release()
             if block:
@@ -246,6 +311,10 @@ class Queue(Generic[_T]):
             h = get_hub()
         w = [g, PENDING, h]
         self._getters.append(w)
+        if self._items:
+            # A lock-free put appended before it could see us: serve the getters now
+            # (perhaps us; then our wake-up is already queued).
+            self._serve_getters()
         lock.release()
         try:
             value = h.suspend(w, timeout)
@@ -255,7 +324,7 @@ class Queue(Generic[_T]):
         if value is TIMEOUT:
             self._abandon_get(w)
             raise Empty
-        return value  # type: ignore[no-any-return]
+        return value
 
     def get_nowait(self) -> _T:
         """``get(block=False)``."""
@@ -318,6 +387,8 @@ class Queue(Generic[_T]):
             h = get_hub()
         w = [g, PENDING, h, _PEEK]
         self._getters.append(w)
+        if self._items:
+            self._serve_getters()  # as in get(): a lock-free put may have come first
         lock.release()
         try:
             value = h.suspend(w, timeout)
@@ -462,6 +533,7 @@ class Channel(Queue[_T]):
     def __init__(self) -> None:
         super().__init__()
         self._maxsize = 0
+        self._bounded = True
 
     @property
     def maxsize(self) -> int | None:
