@@ -153,7 +153,8 @@ class Group:
         deadline = None if timeout is None else clock() + timeout
         while True:
             # Again and again: a dying greenlet may have added new ones.
-            victims = [g for g in self.greenlets if g is not current]
+            # (Dead ones may still be listed until their link runs in the hub.)
+            victims = [g for g in self.greenlets if g is not current and not g.dead]
             if not victims:
                 return
             for g in victims:
@@ -161,7 +162,10 @@ class Group:
             if not block:
                 return
             remaining = None if deadline is None else max(deadline - clock(), 0.0)
-            if len(joinall(victims, remaining)) < len(victims):
+            done = joinall(victims, remaining)
+            for g in done:
+                self._remove(g)  # now, not when its link runs: kill() returns with them gone
+            if len(done) < len(victims):
                 return
 
     def killone(
