@@ -83,6 +83,7 @@ class Queue(Generic[_T]):
         "_pop",
         "_push_front",
         "_putters",
+        "_take",
     )
 
     def __init__(self, maxsize: int | None = None, items: Iterable[_T] = ()) -> None:
@@ -92,6 +93,7 @@ class Queue(Generic[_T]):
         self._getters: deque[list[Any]] = deque()
         self._putters: deque[list[Any]] = deque()
         self._init_items(items)
+        self._take: Callable[[], Any] = self._take_and_refill if self._bounded else self._pop
 
     def _init_items(self, items: Iterable[Any]) -> None:
         # Per-instance bound methods instead of overridable _put/_get methods: the hot paths
@@ -268,9 +270,14 @@ class Queue(Generic[_T]):
         if ``block`` is false.
         """
         try:
-            item = self._pop()  # lock-free: one atomic C call
+            # Unbounded: deque.popleft itself, lock-free, one atomic C call. Bounded: the same
+            # plus letting a waiting putter in (_take_and_refill).
+            return self._take()  # type: ignore[no-any-return]
         except IndexError:
-            return self._get_slow(block, timeout)
+            return self._get_slow(block, timeout)  # type: ignore[no-any-return]
+
+    def _take_and_refill(self) -> Any:
+        item = self._pop()
         if self._putters:
             # Room was made: let the first waiting putter in. (A putter registering meanwhile
             # in another thread re-checks for room after registering.)
@@ -280,7 +287,7 @@ class Queue(Generic[_T]):
                 self._refill()
             finally:
                 lock.release()
-        return item  # type: ignore[no-any-return]
+        return item
 
     def _get_slow(self, block: bool, timeout: float | None) -> Any:
         lock = self._lock
@@ -534,6 +541,7 @@ class Channel(Queue[_T]):
         super().__init__()
         self._maxsize = 0
         self._bounded = True
+        self._take = self._take_and_refill
 
     @property
     def maxsize(self) -> int | None:
