@@ -37,8 +37,9 @@ def test_ctrl_c_while_the_hub_waits():
         """
         import hub
         hub.spawn(hub.sleep, 100)
-        print("ready", flush=True)
         try:
+            # Inside the try: the signal may arrive as soon as the parent reads this line.
+            print("ready", flush=True)
             hub.sleep(100)
         except KeyboardInterrupt:
             print("main got KeyboardInterrupt", flush=True)
