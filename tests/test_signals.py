@@ -97,8 +97,8 @@ def test_signal_handler_exception_reaches_main():
         def handler(signum, frame):
             raise Stop("from handler")
         signal.signal(signal.SIGINT, handler)
-        print("ready", flush=True)
         try:
+            print("ready", flush=True)  # inside the try: the signal may come at once
             hub.sleep(100)
         except Stop as e:
             print("main got", e, flush=True)
