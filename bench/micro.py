@@ -86,13 +86,104 @@ def spawn_join(tk: Toolkit, scale: float) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
+def queue(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Items per second through an unbounded Queue, one producer greenlet, one consumer."""
+    count = max(1000, int(200_000 * scale))
+    q = tk.Queue()
+
+    def producer() -> None:
+        put = q.put
+        for i in range(count):
+            put(i)
+
+    def consumer() -> None:
+        get = q.get
+        for _ in range(count):
+            get()
+
+    start = time.perf_counter()
+    tk.joinall([tk.spawn(consumer), tk.spawn(producer)])
+    return count, time.perf_counter() - start
+
+
+def queue1(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Items per second through a Queue(maxsize=1): every item is a hand-over between the two."""
+    count = max(1000, int(100_000 * scale))
+    q = tk.Queue(1)
+
+    def producer() -> None:
+        put = q.put
+        for i in range(count):
+            put(i)
+
+    def consumer() -> None:
+        get = q.get
+        for _ in range(count):
+            get()
+
+    start = time.perf_counter()
+    tk.joinall([tk.spawn(consumer), tk.spawn(producer)])
+    return count, time.perf_counter() - start
+
+
+def event(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Event wake-ups per second: 1,000 greenlets wait on one Event per round; it is set."""
+    waiters, rounds = 1000, max(2, int(100 * scale))
+    events = [tk.Event() for _ in range(rounds)]
+    woken = [0]
+
+    def waiter() -> None:
+        for ev in events:
+            ev.wait()
+            woken[0] += 1
+
+    gs = [tk.spawn(waiter) for _ in range(waiters)]
+    tk.sleep(0)  # every waiter is now blocked on events[0]
+    start = time.perf_counter()
+    for ev in events:
+        ev.set()
+        tk.sleep(0)  # runs after every woken waiter, which then wait on the next event
+    tk.joinall(gs)
+    elapsed = time.perf_counter() - start
+    assert woken[0] == waiters * rounds, woken[0]
+    return waiters * rounds, elapsed
+
+
+def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Semaphore wake-ups per second: two greenlets hand two Semaphore(0)s back and forth."""
+    count = max(1000, int(100_000 * scale))
+    ping, pong = tk.Semaphore(0), tk.Semaphore(0)
+
+    def a() -> None:
+        for _ in range(count):
+            ping.release()
+            pong.acquire()
+
+    def b() -> None:
+        for _ in range(count):
+            ping.acquire()
+            pong.release()
+
+    start = time.perf_counter()
+    tk.joinall([tk.spawn(b), tk.spawn(a)])
+    return 2 * count, time.perf_counter() - start
+
+
 WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
     "sleep0": sleep0,
     "spawn_join": spawn_join,
+    "queue": queue,
+    "queue1": queue1,
+    "event": event,
+    "semaphore": semaphore,
 }
 UNITS = {
     "sleep0": "switches/s",
     "spawn_join": "greenlets/s",
+    "queue": "items/s",
+    "queue1": "items/s",
+    "event": "wake-ups/s",
+    "semaphore": "wake-ups/s",
 }
 
 

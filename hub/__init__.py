@@ -4,7 +4,10 @@ The public API is re-exported here; its pieces live in small modules:
 
 - ``hub._core``: the loop, waiting primitives, timers, fd readiness, cross-thread wake-up;
 - ``hub._greenlet``: Greenlet, spawn, sleep, joinall, killall, wait, iwait;
-- ``hub._timeout``: Timeout and with_timeout.
+- ``hub._timeout``: Timeout and with_timeout;
+- ``hub._event``, ``hub._lock``, ``hub.queue``, ``hub.pool``, ``hub.local``, ``hub._taskgroup``:
+  synchronisation (Event, AsyncResult, locks, queues, Pool and Group, greenlet-local storage,
+  TaskGroup).
 
 Names follow gevent's, so code moves over by changing its imports.
 """
@@ -21,6 +24,7 @@ from ._core import (
     LoopExit,
     get_hub,
 )
+from ._event import AsyncResult, Event
 from ._greenlet import (
     Greenlet,
     idle,
@@ -33,18 +37,39 @@ from ._greenlet import (
     wait,
 )
 from ._io_waits import wait_read, wait_readwrite, wait_write
+from ._lock import BoundedSemaphore, Condition, Lock, RLock, Semaphore
+from ._taskgroup import TaskGroup
 from ._timeout import Timeout, with_timeout
+from .local import local
+from .pool import Group, Pool
+from .queue import Channel, JoinableQueue, LifoQueue, PriorityQueue, Queue, SimpleQueue
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AsyncResult",
     "BlockingSwitchOutError",
+    "BoundedSemaphore",
+    "Channel",
     "ConcurrentObjectUseError",
+    "Condition",
+    "Event",
     "Greenlet",
     "GreenletExit",
+    "Group",
     "Hub",
     "InvalidSwitchError",
+    "JoinableQueue",
+    "LifoQueue",
+    "Lock",
     "LoopExit",
+    "Pool",
+    "PriorityQueue",
+    "Queue",
+    "RLock",
+    "Semaphore",
+    "SimpleQueue",
+    "TaskGroup",
     "Timeout",
     "get_hub",
     "getcurrent",
@@ -52,6 +77,7 @@ __all__ = [
     "iwait",
     "joinall",
     "killall",
+    "local",
     "sleep",
     "spawn",
     "spawn_later",

@@ -1,0 +1,386 @@
+"""Semaphore, BoundedSemaphore, Lock, RLock and Condition for greenlets.
+
+All of them wake waiters in FIFO order and hand a released permit straight to the first waiter,
+so a greenlet that calls ``acquire()`` in a loop cannot starve the ones already waiting.
+Semaphores and locks may be released from any OS thread (see ``_waitlist``); RLock and Condition
+belong to the greenlet that holds them.
+"""
+
+from __future__ import annotations
+
+from _thread import allocate_lock, get_ident
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TypeVar
+
+from greenlet import getcurrent
+
+from ._core import PENDING, TIMEOUT, get_hub
+from ._waitlist import deliver, remove_waiter
+
+__all__ = ["BoundedSemaphore", "Condition", "Lock", "RLock", "Semaphore"]
+
+_T = TypeVar("_T")
+
+
+class Semaphore:
+    """A counter of permits: ``acquire()`` takes one, waiting while there is none; ``release()``
+    gives one back (to the longest waiter, if any).
+
+    ``Semaphore(value=1)``; ``acquire(blocking=True, timeout=None)`` returns True when it got a
+    permit, False if ``blocking`` is false or ``timeout`` expired first. Usable as a context
+    manager. ``release()`` may be called from any OS thread.
+    """
+
+    __slots__ = ("__weakref__", "_bound", "_lock", "_value", "_waiters")
+
+    _error: type[Exception] = ValueError
+    _error_message = "Semaphore released too many times"
+
+    def __init__(self, value: int = 1) -> None:
+        if value < 0:
+            raise ValueError("semaphore initial value must be >= 0")
+        self._value = value
+        self._waiters: deque[list[Any]] = deque()
+        self._lock = allocate_lock()
+        #: The most permits it may hold; None for a plain Semaphore.
+        self._bound: int | None = None
+
+    @property
+    def counter(self) -> int:
+        """Permits available now."""
+        return self._value
+
+    def locked(self) -> bool:
+        """True if ``acquire()`` would block now."""
+        return self._value <= 0
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take a permit, waiting for one if needed; True if taken, False if not.
+
+        ``timeout`` (seconds) bounds the wait; ``blocking=False`` never waits (and then
+        ``timeout`` must be None, as in the stdlib).
+        """
+        if timeout is not None and not blocking:
+            raise ValueError("can't specify timeout for non-blocking acquire")
+        lock = self._lock
+        lock.acquire()
+        if self._value > 0:
+            # Waiters exist only while the value is 0 (release hands permits to them), so
+            # taking a permit here never jumps the queue.
+            self._value -= 1
+            lock.release()
+            return True
+        if not blocking or (timeout is not None and timeout <= 0):
+            lock.release()
+            return False
+        g = getcurrent()
+        try:
+            h = g._hub
+        except AttributeError:
+            h = get_hub()
+        w = [g, PENDING, h]
+        self._waiters.append(w)
+        lock.release()
+        try:
+            value = h.suspend(w, timeout)
+        except BaseException:
+            self._abandon(w)
+            raise
+        if value is TIMEOUT:
+            self._abandon(w)
+            return False
+        return True
+
+    def _abandon(self, w: list[Any]) -> None:
+        # The wait ended without the caller getting the permit (timeout, kill, Timeout).
+        with self._lock:
+            value = w[1]
+            if value is PENDING or value is TIMEOUT:
+                remove_waiter(self._waiters, w)
+                return
+        # A release handed us the permit, but we are unwinding: pass it on.
+        self._return_permit(value)
+
+    def _return_permit(self, _value: Any) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give a permit back: to the longest-waiting greenlet if any. Callable from any thread."""
+        lock = self._lock
+        lock.acquire()
+        waiters = self._waiters
+        if waiters:
+            ident = get_ident()
+            while waiters:
+                w = waiters.popleft()
+                h = w[2]
+                if h.thread_ident == ident:
+                    if w[1] is PENDING:  # else its timeout claimed it first: skip it
+                        w[1] = True
+                        h._ready.append(w)
+                        lock.release()
+                        return
+                else:
+                    lock.release()
+                    deliver(h, w, True, self._return_permit)
+                    return
+        if self._bound is not None and self._value >= self._bound:
+            lock.release()
+            raise self._error(self._error_message)
+        self._value += 1
+        lock.release()
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait until a permit is available, without taking it; return ``counter``."""
+        if self._value <= 0 and self.acquire(True, timeout):
+            self.release()
+        return self._value
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} at {id(self):#x} counter={self._value} "
+            f"waiters={len(self._waiters)}>"
+        )
+
+
+class BoundedSemaphore(Semaphore):
+    """A Semaphore that raises ValueError when released more often than acquired."""
+
+    __slots__ = ()
+
+    def __init__(self, value: int = 1) -> None:
+        super().__init__(value)
+        self._bound = value
+
+
+class Lock(Semaphore):
+    """A mutual-exclusion lock for greenlets, like ``threading.Lock``.
+
+    Any greenlet (or thread) may release it; releasing an unlocked Lock raises RuntimeError.
+    ``acquire(blocking=True, timeout=-1)``: -1 (or None) waits forever.
+    """
+
+    __slots__ = ()
+
+    _error = RuntimeError
+    _error_message = "release unlocked lock"
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self._bound = 1
+
+    def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
+        """Take the lock; True if taken, False if ``blocking`` is false or ``timeout`` expired."""
+        if timeout == -1:
+            timeout = None
+        elif timeout is not None:
+            if not blocking:
+                raise ValueError("can't specify a timeout for a non-blocking call")
+            if timeout < 0:
+                raise ValueError("timeout value must be a non-negative number")
+        return Semaphore.acquire(self, blocking, timeout)
+
+    def __enter__(self) -> bool:
+        return Semaphore.acquire(self)
+
+
+class RLock:
+    """A reentrant lock: the greenlet holding it may acquire it again; like ``threading.RLock``.
+
+    Only the owner may release it (RuntimeError otherwise); it is free once released as many
+    times as it was acquired.
+    """
+
+    __slots__ = ("__weakref__", "_block", "_count", "_owner")
+
+    def __init__(self) -> None:
+        self._block = Lock()
+        self._owner: Any = None
+        self._count = 0
+
+    def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
+        """Take the lock (again, if the current greenlet holds it); see :meth:`Lock.acquire`."""
+        me = getcurrent()
+        if self._owner is me:
+            self._count += 1
+            return True
+        if not self._block.acquire(blocking, timeout):
+            return False
+        self._owner = me
+        self._count = 1
+        return True
+
+    def release(self) -> None:
+        """Release once; RuntimeError if the current greenlet does not hold it."""
+        if self._owner is not getcurrent():
+            raise RuntimeError("cannot release un-acquired lock")
+        self._count -= 1
+        if not self._count:
+            self._owner = None
+            self._block.release()
+
+    def locked(self) -> bool:
+        """True if some greenlet holds it."""
+        return self._owner is not None
+
+    __enter__ = acquire
+
+    def __exit__(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+    # The protocol threading.Condition (and ours) uses to wait with an RLock.
+    def _is_owned(self) -> bool:
+        return self._owner is getcurrent()
+
+    def _release_save(self) -> tuple[int, Any]:
+        if self._owner is not getcurrent():
+            raise RuntimeError("cannot release un-acquired lock")
+        state = (self._count, self._owner)
+        self._count = 0
+        self._owner = None
+        self._block.release()
+        return state
+
+    def _acquire_restore(self, state: tuple[int, Any]) -> None:
+        self._block.acquire()
+        self._count, self._owner = state
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} at {id(self):#x} owner={self._owner!r} count={self._count}>"
+
+
+class Condition:
+    """A condition variable, like ``threading.Condition``, over a Lock or RLock (default RLock).
+
+    ``wait()`` releases the lock, waits for ``notify()`` and takes the lock again; waiters are
+    notified in FIFO order. Every method except the lock's own must be called with the lock held.
+    """
+
+    def __init__(self, lock: Any = None) -> None:
+        if lock is None:
+            lock = RLock()
+        self._lock = lock
+        self.acquire: Callable[..., bool] = lock.acquire
+        self.release: Callable[[], None] = lock.release
+        # Waiters are added and removed only by greenlets that hold the lock, so the lock also
+        # guards this deque.
+        self._waiters: deque[list[Any]] = deque()
+        for name in ("_is_owned", "_release_save", "_acquire_restore"):
+            if hasattr(lock, name):
+                setattr(self, name, getattr(lock, name))
+
+    def __enter__(self) -> bool:
+        return self._lock.__enter__()  # type: ignore[no-any-return]
+
+    def __exit__(self, *exc: Any) -> Any:
+        return self._lock.__exit__(*exc)
+
+    def _is_owned(self) -> bool:
+        # For a plain Lock: held (by someone) if it cannot be taken now.
+        if self._lock.acquire(False):
+            self._lock.release()
+            return False
+        return True
+
+    def _release_save(self) -> Any:
+        self._lock.release()
+
+    def _acquire_restore(self, _state: Any) -> None:
+        self._lock.acquire()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, wait for a notification or ``timeout``, take the lock again.
+
+        True if notified, False if the timeout expired.
+        """
+        if not self._is_owned():
+            raise RuntimeError("cannot wait on un-acquired lock")
+        g = getcurrent()
+        try:
+            h = g._hub
+        except AttributeError:
+            h = get_hub()
+        w = [g, PENDING, h]
+        self._waiters.append(w)
+        state = self._release_save()
+        notified = False
+        try:
+            value = h.suspend(w, None if timeout is None else max(timeout, 0.0))
+            notified = value is not TIMEOUT
+            return notified
+        finally:
+            try:
+                self._acquire_restore(state)
+            finally:
+                value = w[1]
+                if value is PENDING or value is TIMEOUT:
+                    remove_waiter(self._waiters, w)
+                elif not notified:
+                    # Notified, but unwinding with an exception: pass the notification on.
+                    self._notify(1)
+
+    def wait_for(self, predicate: Callable[[], _T], timeout: float | None = None) -> _T:
+        """Wait until ``predicate()`` is true (or ``timeout``); return its last result."""
+        result = predicate()
+        if result or timeout is None:
+            while not result:
+                self.wait()
+                result = predicate()
+            return result
+        clock = get_hub().clock
+        deadline = clock() + timeout
+        while not result:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                break
+            self.wait(remaining)
+            result = predicate()
+        return result
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to ``n`` waiters (the longest-waiting first)."""
+        if not self._is_owned():
+            raise RuntimeError("cannot notify on un-acquired lock")
+        self._notify(n)
+
+    def _notify(self, n: int) -> None:
+        waiters = self._waiters
+        ident = get_ident()
+        while n > 0 and waiters:
+            w = waiters.popleft()
+            h = w[2]
+            if h.thread_ident == ident:
+                if w[1] is PENDING:
+                    w[1] = True
+                    h._ready.append(w)
+                    n -= 1
+            else:
+                deliver(h, w, True, None)
+                n -= 1
+
+    def notify_all(self) -> None:
+        """Wake every waiter."""
+        self.notify(len(self._waiters))
+
+    notifyAll = notify_all
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._lock!r} waiters={len(self._waiters)}>"

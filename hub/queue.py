@@ -1,0 +1,557 @@
+"""Queues for greenlets, like the stdlib's ``queue`` module (and gevent's ``gevent.queue``).
+
+- :class:`Queue` (FIFO), :class:`LifoQueue`, :class:`PriorityQueue`: ``put``/``get`` with
+  ``block`` and ``timeout``, ``*_nowait``, ``qsize``, ``empty``, ``full``, ``peek``, iteration;
+- :class:`JoinableQueue`: adds ``task_done()`` and ``join()``;
+- :class:`SimpleQueue`: an unbounded FIFO with the stdlib's ``SimpleQueue`` API;
+- :class:`Channel`: no buffer at all; ``put`` waits until a getter takes the item.
+
+They raise the stdlib's :class:`queue.Empty` and :class:`queue.Full`, so existing ``except``
+clauses keep working. ``maxsize`` None or <= 0 means unbounded, as in the stdlib. Items are
+handed straight to waiting getters (and taken straight from waiting putters), in FIFO order of
+the waiters. Every method may be called from any OS thread; greenlets of other threads are woken
+through their hubs (see ``hub._waitlist``).
+"""
+
+from __future__ import annotations
+
+import sys
+from _thread import allocate_lock, get_ident
+from collections import deque
+from collections.abc import Callable, Iterable
+from functools import partial
+from heapq import heapify, heappop, heappush
+from queue import Empty, Full
+from typing import Any, Generic, TypeVar
+
+from greenlet import getcurrent
+
+from ._core import PENDING, TIMEOUT, get_hub
+from ._event import Event
+from ._waitlist import deliver, remove_waiter
+
+__all__ = [
+    "Channel",
+    "Empty",
+    "Full",
+    "JoinableQueue",
+    "LifoQueue",
+    "PriorityQueue",
+    "Queue",
+    "SimpleQueue",
+]
+
+_T = TypeVar("_T")
+_UNBOUNDED = sys.maxsize
+#: Item 3 of a putter's waiter once a getter took its item (see Queue.put).
+_TAKEN: Any = object()
+#: Item 3 of a getter's waiter that only peeks.
+_PEEK: Any = object()
+_NONE: Any = object()
+
+
+def _check_timeout(timeout: float) -> None:
+    if timeout < 0:
+        raise ValueError("'timeout' must be a non-negative number")
+
+
+class Queue(Generic[_T]):
+    """A FIFO queue for greenlets: ``Queue(maxsize=None, items=())``.
+
+    ``put(item, block=True, timeout=None)`` waits while the queue is full and raises
+    :class:`queue.Full` if it times out (at once if ``block`` is false); ``get(block=True,
+    timeout=None)`` waits while it is empty and raises :class:`queue.Empty`. Iterating a queue
+    gets items until it gets ``StopIteration`` (put that to end a consumer's ``for`` loop).
+    """
+
+    # Fast paths. ``get`` pops without the lock (deque.popleft is one atomic C call), and so
+    # does ``put`` on an unbounded queue (deque.append); everything that involves waiters
+    # takes the lock. Lost wake-ups across threads are ruled out by ordering: the lock-free
+    # side changes the items first and looks for waiters second, the waiting side registers
+    # first and looks at the items again second, so at least one of them sees the other and
+    # serves the waiters under the lock. Between greenlets of one thread nothing interleaves.
+
+    __slots__ = (
+        "__weakref__",
+        "_append",
+        "_bounded",
+        "_getters",
+        "_items",
+        "_lock",
+        "_maxsize",
+        "_peek",
+        "_pop",
+        "_push_front",
+        "_putters",
+        "_take",
+    )
+
+    def __init__(self, maxsize: int | None = None, items: Iterable[_T] = ()) -> None:
+        self._maxsize = _UNBOUNDED if maxsize is None or maxsize <= 0 else maxsize
+        self._bounded = self._maxsize != _UNBOUNDED
+        self._lock = allocate_lock()
+        self._getters: deque[list[Any]] = deque()
+        self._putters: deque[list[Any]] = deque()
+        self._init_items(items)
+        self._take: Callable[[], Any] = self._take_and_refill if self._bounded else self._pop
+
+    def _init_items(self, items: Iterable[Any]) -> None:
+        # Per-instance bound methods instead of overridable _put/_get methods: the hot paths
+        # then make one C call, not a Python method call.
+        q: deque[Any] = deque(items)
+        self._items: Any = q
+        self._append: Callable[[Any], None] = q.append
+        self._pop: Callable[[], Any] = q.popleft
+        self._push_front: Callable[[Any], None] = q.appendleft
+        self._peek: Callable[[], Any] = partial(q.__getitem__, 0)
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def maxsize(self) -> int | None:
+        """The bound given to the constructor; None if unbounded."""
+        return None if self._maxsize == _UNBOUNDED else self._maxsize
+
+    def qsize(self) -> int:
+        """Items in the queue now."""
+        return len(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __bool__(self) -> bool:
+        # Always true, as gevent's queues: ``if queue:`` tests that there is a queue, not
+        # that it has items (use ``empty()``), so an empty queue passed as an option is kept.
+        return True
+
+    def empty(self) -> bool:
+        """True if ``get()`` would block now."""
+        return not self._items
+
+    def full(self) -> bool:
+        """True if ``put()`` would block now."""
+        return len(self._items) >= self._maxsize
+
+    # -- putting --------------------------------------------------------------------------------
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Add ``item``, waiting for room if the queue is full.
+
+        Raises :class:`queue.Full` if there is still no room after ``timeout`` seconds, or at
+        once if ``block`` is false.
+        """
+        if not self._bounded:
+            # Lock-free (see "Fast paths" in the class comment): append, *then* look for
+            # getters, so a getter registering meanwhile in another thread either is seen
+            # here or sees the item when it re-checks after registering.
+            self._append(item)
+            if self._getters:
+                lock = self._lock
+                lock.acquire()
+                try:
+                    self._serve_getters()
+                finally:
+                    lock.release()
+            return
+        lock = self._lock
+        lock.acquire()
+        if self._getters and self._to_getter(item):
+            lock.release()
+            return
+        if len(self._items) < self._maxsize:
+            self._append(item)
+            lock.release()
+            return
+        if not block or (timeout is not None and timeout <= 0):
+            lock.release()
+            if block:
+                _check_timeout(timeout)  # type: ignore[arg-type]
+            self._rejected()
+            raise Full
+        g = getcurrent()
+        try:
+            h = g._hub
+        except AttributeError:
+            h = get_hub()
+        w = [g, PENDING, h, item]
+        self._putters.append(w)
+        if len(self._items) < self._maxsize:
+            # A lock-free get made room before it could see us: take a putter's item now
+            # (perhaps ours; then our wake-up is already queued).
+            self._refill()
+        lock.release()
+        try:
+            value = h.suspend(w, timeout)
+        except BaseException:
+            self._abandon_put(w)
+            raise
+        if value is TIMEOUT and not self._abandon_put(w):
+            raise Full
+
+    def put_nowait(self, item: _T) -> None:
+        """``put(item, block=False)``."""
+        self.put(item, False)
+
+    def _to_getter(self, item: Any) -> bool:
+        # Lock held, getters waiting: hand ``item`` to the first getter that can take it;
+        # peekers on the way see it too. False if no getter could take it.
+        getters = self._getters
+        ident = get_ident()
+        while getters:
+            w = getters.popleft()
+            h = w[2]
+            peek = len(w) == 4
+            if h.thread_ident == ident:
+                if w[1] is PENDING:  # else its timeout claimed it first: skip it
+                    w[1] = item
+                    h._ready.append(w)
+                    if not peek:
+                        return True
+            elif peek:
+                deliver(h, w, item, None)
+            else:
+                deliver(h, w, item, self._hand_back)
+                return True
+        return False
+
+    def _serve_getters(self) -> None:
+        # Lock held: give queued items to waiting getters, oldest item to oldest getter.
+        getters = self._getters
+        while getters:
+            try:
+                item = self._pop()
+            except IndexError:  # a lock-free get took the last one
+                return
+            if not self._to_getter(item):
+                self._push_front(item)
+                return
+
+    def _refill(self) -> None:
+        # Lock held, putters waiting, room in the queue: move putters' items in.
+        while len(self._items) < self._maxsize:
+            item = self._from_putter()
+            if item is _NONE:
+                return
+            if self._getters and self._to_getter(item):
+                continue
+            self._append(item)
+
+    def _abandon_put(self, w: list[Any]) -> bool:
+        # A blocked put ended by timeout or exception: True if a getter took its item anyway.
+        with self._lock:
+            if w[3] is _TAKEN:
+                return True
+            remove_waiter(self._putters, w)
+        self._rejected()
+        return False
+
+    def _rejected(self) -> None:
+        """Hook: a put failed, its item did not go in (JoinableQueue keeps count)."""
+
+    def _hand_back(self, item: Any) -> None:
+        # ``item`` was handed to a getter that could not take it after all (killed, or timed
+        # out in another thread while the item was on its way). It was the oldest item, so it
+        # goes back to the front (or to the next getter); that may exceed maxsize by one,
+        # which is better than losing it.
+        lock = self._lock
+        lock.acquire()
+        try:
+            self._push_front(item)
+            self._serve_getters()
+        finally:
+            lock.release()
+
+    # -- getting --------------------------------------------------------------------------------
+
+    def get(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Remove and return an item, waiting for one if the queue is empty.
+
+        Raises :class:`queue.Empty` if there is still none after ``timeout`` seconds, or at once
+        if ``block`` is false.
+        """
+        try:
+            # Unbounded: deque.popleft itself, lock-free, one atomic C call. Bounded: the same
+            # plus letting a waiting putter in (_take_and_refill).
+            return self._take()  # type: ignore[no-any-return]
+        except IndexError:
+            return self._get_slow(block, timeout)  # type: ignore[no-any-return]
+
+    def _take_and_refill(self) -> Any:
+        item = self._pop()
+        if self._putters:
+            # Room was made: let the first waiting putter in. (A putter registering meanwhile
+            # in another thread re-checks for room after registering.)
+            lock = self._lock
+            lock.acquire()
+            try:
+                self._refill()
+            finally:
+                lock.release()
+        return item
+
+    def _get_slow(self, block: bool, timeout: float | None) -> Any:
+        lock = self._lock
+        lock.acquire()
+        try:
+            item = self._pop()  # an item may have come meanwhile
+        except IndexError:
+            pass
+        else:
+            if self._putters:
+                self._refill()
+            lock.release()
+            return item
+        if self._putters:  # a Channel: take straight from a putter
+            item = self._from_putter()
+            if item is not _NONE:
+                lock.release()
+                return item
+        if not block or (timeout is not None and timeout <= 0):
+            lock.release()
+            if block:
+                _check_timeout(timeout)  # type: ignore[arg-type]
+            raise Empty
+        g = getcurrent()
+        try:
+            h = g._hub
+        except AttributeError:
+            h = get_hub()
+        w = [g, PENDING, h]
+        self._getters.append(w)
+        if self._items:
+            # A lock-free put appended before it could see us: serve the getters now
+            # (perhaps us; then our wake-up is already queued).
+            self._serve_getters()
+        lock.release()
+        try:
+            value = h.suspend(w, timeout)
+        except BaseException:
+            self._abandon_get(w)
+            raise
+        if value is TIMEOUT:
+            self._abandon_get(w)
+            raise Empty
+        return value
+
+    def get_nowait(self) -> _T:
+        """``get(block=False)``."""
+        return self.get(False)
+
+    def _from_putter(self) -> Any:
+        # Lock held: take the item of the first putter still waiting and wake it (True).
+        # _NONE if there is none.
+        putters = self._putters
+        ident = get_ident()
+        while putters:
+            w = putters.popleft()
+            h = w[2]
+            if h.thread_ident == ident:
+                if w[1] is not PENDING:
+                    continue  # timed out, not resumed yet: it will raise Full
+                w[1] = True
+                h._ready.append(w)
+            else:
+                # Its put succeeded now, whatever happens to the wake-up on its way: the
+                # putter sees _TAKEN even if it times out meanwhile.
+                deliver(h, w, True, None)
+            item = w[3]
+            w[3] = _TAKEN
+            return item
+        return _NONE
+
+    def _abandon_get(self, w: list[Any]) -> None:
+        # A blocked get (or peek) ended by timeout or exception.
+        with self._lock:
+            value = w[1]
+            if value is PENDING or value is TIMEOUT:
+                remove_waiter(self._getters, w)
+                return
+        if len(w) == 3:
+            # Handed an item, but unwinding before it could return it: give it back.
+            self._hand_back(value)
+
+    def peek(self, block: bool = True, timeout: float | None = None) -> _T:
+        """Return the next item without removing it, waiting like :meth:`get`."""
+        lock = self._lock
+        lock.acquire()
+        if self._items:
+            item = self._peek()
+            lock.release()
+            return item  # type: ignore[no-any-return]
+        for w in self._putters:  # a Channel: the item the first live putter offers
+            if w[1] is PENDING:
+                lock.release()
+                return w[3]  # type: ignore[no-any-return]
+        if not block or (timeout is not None and timeout <= 0):
+            lock.release()
+            if block:
+                _check_timeout(timeout)  # type: ignore[arg-type]
+            raise Empty
+        g = getcurrent()
+        try:
+            h = g._hub
+        except AttributeError:
+            h = get_hub()
+        w = [g, PENDING, h, _PEEK]
+        self._getters.append(w)
+        if self._items:
+            self._serve_getters()  # as in get(): a lock-free put may have come first
+        lock.release()
+        try:
+            value = h.suspend(w, timeout)
+        except BaseException:
+            self._abandon_get(w)
+            raise
+        if value is TIMEOUT:
+            self._abandon_get(w)
+            raise Empty
+        return value  # type: ignore[no-any-return]
+
+    def peek_nowait(self) -> _T:
+        """``peek(block=False)``."""
+        return self.peek(False)
+
+    # -- iteration ------------------------------------------------------------------------------
+
+    def __iter__(self) -> Queue[_T]:
+        return self
+
+    def __next__(self) -> _T:
+        item = self.get()
+        if item is StopIteration:
+            raise StopIteration
+        return item
+
+    def __repr__(self) -> str:
+        size = "" if self._maxsize == _UNBOUNDED else f" maxsize={self._maxsize}"
+        return (
+            f"<{type(self).__name__} at {id(self):#x}{size} qsize={len(self._items)} "
+            f"getters={len(self._getters)} putters={len(self._putters)}>"
+        )
+
+
+class LifoQueue(Queue[_T]):
+    """A last-in, first-out queue (a stack), like ``queue.LifoQueue``."""
+
+    __slots__ = ()
+
+    def _init_items(self, items: Iterable[Any]) -> None:
+        q: deque[Any] = deque(items)
+        self._items = q
+        self._append = q.append
+        self._pop = q.pop
+        # A handed-back item was the newest: back on top.
+        self._push_front = q.append
+        self._peek = partial(q.__getitem__, -1)
+
+
+class PriorityQueue(Queue[_T]):
+    """A queue that returns the smallest item first, like ``queue.PriorityQueue``.
+
+    Items must be comparable; use ``(priority, counter, data)`` tuples for anything else.
+    """
+
+    __slots__ = ()
+
+    def _init_items(self, items: Iterable[Any]) -> None:
+        heap = list(items)
+        heapify(heap)
+        self._items = heap
+        self._append = partial(heappush, heap)
+        self._pop = partial(heappop, heap)
+        self._push_front = self._append
+        self._peek = partial(heap.__getitem__, 0)
+
+
+class JoinableQueue(Queue[_T]):
+    """A Queue that counts unfinished tasks: ``task_done()`` after each item, ``join()`` waits.
+
+    Every successful ``put`` adds one unfinished task; ``task_done()`` removes one (ValueError
+    if there is none); ``join(timeout=None)`` waits until none is left and returns True, or
+    False if the timeout expired first.
+    """
+
+    __slots__ = ("_done", "_unfinished")
+
+    def __init__(
+        self,
+        maxsize: int | None = None,
+        items: Iterable[_T] = (),
+        unfinished_tasks: int | None = None,
+    ) -> None:
+        super().__init__(maxsize, items)
+        self._done = Event()
+        self._unfinished = len(self._items) if unfinished_tasks is None else unfinished_tasks
+        if self._unfinished <= 0:
+            self._done.set()
+
+    @property
+    def unfinished_tasks(self) -> int:
+        """Items put and not yet marked done."""
+        return self._unfinished
+
+    def put(self, item: _T, block: bool = True, timeout: float | None = None) -> None:
+        """Like :meth:`Queue.put`; counts one more unfinished task when it succeeds."""
+        # Counted before the item is visible: a getter may call task_done() before we resume.
+        with self._lock:
+            self._unfinished += 1
+            self._done.clear()
+        Queue.put(self, item, block, timeout)
+
+    def _rejected(self) -> None:
+        self._task_done()
+
+    def task_done(self) -> None:
+        """Mark one item as processed. ValueError if called more times than items were put."""
+        self._task_done()
+
+    def _task_done(self) -> None:
+        with self._lock:
+            if self._unfinished <= 0:
+                raise ValueError("task_done() called too many times")
+            self._unfinished -= 1
+            done = not self._unfinished
+        if done:
+            self._done.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until every item put was marked done; False if ``timeout`` expired first."""
+        return self._done.wait(timeout)
+
+
+class SimpleQueue(Queue[_T]):
+    """An unbounded FIFO queue with the API of ``queue.SimpleQueue``."""
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+
+
+class Channel(Queue[_T]):
+    """A queue with no room at all: ``put`` waits until a getter takes the item.
+
+    ``qsize()`` is always 0; ``empty()`` is true unless a putter waits, ``full()`` is true
+    unless a getter waits.
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._maxsize = 0
+        self._bounded = True
+        self._take = self._take_and_refill
+
+    @property
+    def maxsize(self) -> int | None:
+        """Always 0."""
+        return 0
+
+    def empty(self) -> bool:
+        """True unless a putter is waiting (``get()`` would block)."""
+        return not any(w[1] is PENDING for w in self._putters)
+
+    def full(self) -> bool:
+        """True unless a getter is waiting (``put()`` would block)."""
+        return not any(w[1] is PENDING and len(w) == 3 for w in self._getters)
