@@ -79,6 +79,7 @@ def attempt(mode, ctx, hostname, timeout=30.0):
 
 print(json.dumps({
     "mismatch": attempt("tls", ssl.create_default_context(cafile=ca), "example.org"),
+    "ip_mismatch": attempt("tls", ssl.create_default_context(cafile=ca), "127.0.0.2"),
     "untrusted": attempt("tls", ssl.create_default_context(), "localhost"),
     "closed": attempt("close_after_hello", ssl.create_default_context(cafile=ca), "localhost"),
     "timeout": attempt("silent", ssl.create_default_context(cafile=ca), "localhost", 0.2),
