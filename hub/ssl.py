@@ -247,7 +247,38 @@ class SSLSocket(_StdlibSSLSocket, _hub_socket.socket):  # type: ignore[misc]
             return self.write(data)
         return super().send(data, flags)  # plain text, or the stdlib's ValueError for flags
 
-    # sendall (a loop of send), recv and recv_into (read) are the stdlib's, on top of ours.
+    # recv and sendall are the hottest calls: they go straight to read/write (the stdlib's
+    # versions reach them through one or two more Python calls each). recv_into is the
+    # stdlib's, on top of our read.
+
+    def recv(self, buflen: int = 1024, flags: int = 0) -> bytes:
+        """Cooperative :meth:`ssl.SSLSocket.recv` (plain :meth:`socket.recv` when unwrapped)."""
+        if self._sslobj is None or flags:
+            return super().recv(buflen, flags)  # plain text, or the stdlib's ValueError for flags
+        try:
+            return _stdlib_read(self, buflen, None)  # type: ignore[no-any-return]
+        except _WANT as exc:
+            return self._ssl_retry(  # type: ignore[no-any-return]
+                exc, _stdlib_read, (self, buflen, None), self._timeout, _READ_TIMED_OUT
+            )
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        """Cooperative :meth:`ssl.SSLSocket.sendall` (plain :meth:`socket.sendall` when
+        unwrapped). Each write has its own deadline, as in the stdlib."""
+        if self._sslobj is None or flags:
+            return super().sendall(data, flags)  # type: ignore[no-any-return]
+        try:
+            sent = _stdlib_write(self, data)
+        except _WANT as exc:
+            sent = self._ssl_retry(
+                exc, _stdlib_write, (self, data), self._timeout, _WRITE_TIMED_OUT
+            )
+        # OpenSSL writes the whole buffer (Python does not enable partial writes); should a
+        # write ever come back short, the stdlib's loop sends the rest.
+        if sent != (len(data) if type(data) is bytes else memoryview(data).nbytes):
+            with memoryview(data) as view, view.cast("B") as octets:
+                super().sendall(octets[sent:])
+        return None
 
     def _sendfile_use_send(self, file: Any, offset: int = 0, count: int | None = None) -> int:
         # What the stdlib's sendfile() does on a TLS socket: read the file and send it. Its own
