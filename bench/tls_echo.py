@@ -33,9 +33,12 @@ def make_certificate(directory: str) -> str:
     except ImportError:
         key, cert = path + ".key", path + ".crt"
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
-            + ["-nodes", "-days", "2", "-subj", "/CN=localhost", "-keyout", key, "-out", cert]
-            + ["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+            [
+                *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"),
+                *("ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", "/CN=localhost"),
+                *("-keyout", key, "-out", cert),
+                *("-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"),
+            ],
             check=True,
             capture_output=True,
         )
@@ -146,9 +149,11 @@ def main() -> None:
             order = toolkits if round_no % 2 == 0 else toolkits[::-1]
             for toolkit in order:
                 out = subprocess.run(
-                    [sys.executable, __file__, "--child", toolkit, "--pem", pem]
-                    + ["--connections", str(args.connections), "--messages", str(args.messages)]
-                    + ["--size", str(args.size)],
+                    [
+                        *(sys.executable, __file__, "--child", toolkit, "--pem", pem),
+                        *("--connections", str(args.connections)),
+                        *("--messages", str(args.messages), "--size", str(args.size)),
+                    ],
                     capture_output=True,
                     text=True,
                     check=True,
