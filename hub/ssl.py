@@ -67,7 +67,6 @@ _stdlib_read = _StdlibSSLSocket.read
 _stdlib_write = _StdlibSSLSocket.write
 _stdlib_unwrap = _StdlibSSLSocket.unwrap
 _GLOBAL_DEFAULT_TIMEOUT: Any = _hub_socket._GLOBAL_DEFAULT_TIMEOUT
-_hub_socket_class = _hub_socket.socket
 
 # The names ssl took from socket, cooperative here as ssl's own become after patch_all().
 socket = _hub_socket.socket
