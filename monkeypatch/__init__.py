@@ -1,23 +1,28 @@
 """Make the blocking standard library cooperative: ``import monkeypatch; monkeypatch.patch_all()``.
 
-After it, unmodified code that uses socket, DNS, time.sleep, select or selectors (urllib,
+After it, unmodified code that uses socket, DNS, time.sleep, select, selectors or ssl (urllib,
 http.client, requests, socketserver, ...) runs on the calling thread's hub: a blocking call
 suspends only the greenlet that made it. What is replaced is listed, row by row, in
 ``monkeypatch/_table.py``; nothing else is touched, and nothing happens at import time.
 
-Call it as early as possible, before other modules import names such as
-``from socket import create_connection``: such copies still point at the blocking originals, and
-``patch_all()`` names each one it finds in a :class:`MonkeyPatchWarning`.
+Calling it late works too: modules imported earlier that copied a replaced object into their own
+globals (``from socket import create_connection``, ``_Selector = selectors.PollSelector``) are
+rebound to the cooperative object, and every reference that cannot be rebound safely (a default
+argument, a closure, a class attribute, a socket that already exists) is named in a
+:class:`MonkeyPatchWarning`. docs/ssl.md has the rules; ``python -m monkeypatch --check`` lists
+what is patched and what still refers to an original.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Iterable
 from typing import Any
 
+from . import _late
 from ._table import OPTIONS, TABLE, Patch
 
 __all__ = [
@@ -42,7 +47,17 @@ class MonkeyPatchWarning(RuntimeWarning):
 _originals: dict[tuple[str, str], Any] = {}
 # (module name, attribute) -> what we put there.
 _replacements: dict[tuple[str, str], Any] = {}
-_warned: set[tuple[str, str]] = set()
+# Module globals rebound by late patching (python -m monkeypatch --check lists them).
+_healed: list[_late.Healed] = []
+_warned: set[_late.Stale] = set()
+
+
+def _lookup(obj: Any, dotted: str) -> tuple[Any, str]:
+    """(the object that holds the last part of ``dotted``, that last part)."""
+    *path, attr = dotted.split(".")
+    for part in path:
+        obj = getattr(obj, part)
+    return obj, attr
 
 
 def _apply(row: Patch) -> list[tuple[str, str]]:
@@ -54,12 +69,14 @@ def _apply(row: Patch) -> list[tuple[str, str]]:
         key = (row.module, name)
         if key in _originals:
             continue  # already patched: patching twice is harmless
-        if not hasattr(source, name):
+        try:
+            owner, attr = _lookup(target, name)
+            replacement = getattr(*_lookup(source, name))
+        except AttributeError:
             continue  # the platform lacks it (epoll outside Linux): nothing to replace
-        _originals[key] = getattr(target, name, None)
-        replacement = getattr(source, name)
+        _originals[key] = getattr(owner, attr, None)
         _replacements[key] = replacement
-        setattr(target, name, replacement)
+        setattr(owner, attr, replacement)
         changed.append(key)
     return changed
 
@@ -70,8 +87,8 @@ def _patch(options: Iterable[str], warn: bool = True) -> None:
     for row in TABLE:
         if row.option in wanted:
             changed += _apply(row)
-    if warn and changed:
-        _warn_about_stale_references(changed)
+    if changed:
+        _patch_late(changed, warn)
 
 
 def patch_all(
@@ -84,7 +101,9 @@ def patch_all(
 ) -> None:
     """Make the blocking stdlib cooperative (each keyword turns one group on or off).
 
-    Idempotent. An unknown keyword raises TypeError naming it.
+    Idempotent. An unknown keyword raises TypeError naming it. Modules loaded earlier that kept
+    their own copies of what was replaced are rebound, or named in a MonkeyPatchWarning when
+    that cannot be done safely (see docs/ssl.md).
     """
     for name in more:
         raise TypeError(
@@ -115,7 +134,9 @@ def patch_select() -> None:
 
 
 def patch_ssl() -> None:
-    """Reserved for the cooperative ssl module; patches nothing yet."""
+    """Cooperative TLS: every ``ssl.SSLContext`` (made before or after this call, subclasses
+    included) wraps sockets in :class:`hub.ssl.SSLSocket`. ``ssl.SSLContext`` itself stays the
+    stdlib's class (see docs/ssl.md)."""
     _patch(["ssl"])
 
 
@@ -125,12 +146,14 @@ def is_module_patched(name: str) -> bool:
 
 
 def is_object_patched(module_name: str, attr: str) -> bool:
-    """True if ``module_name.attr`` has been replaced."""
+    """True if ``module_name.attr`` has been replaced (``attr`` may be dotted, as in the
+    table: ``is_object_patched("ssl", "SSLContext.sslsocket_class")``)."""
     return (module_name, attr) in _originals
 
 
 def get_original(module_name: str, name_or_names: str | Iterable[str]) -> Any:
-    """The stdlib's own object(s) for ``module_name.name``, patched or not.
+    """The stdlib's own object(s) for ``module_name.name``, patched or not (``name`` may be
+    dotted, as in the table).
 
     With a list of names, returns a list in the same order.
     """
@@ -138,46 +161,49 @@ def get_original(module_name: str, name_or_names: str | Iterable[str]) -> Any:
         key = (module_name, name_or_names)
         if key in _originals:
             return _originals[key]
-        return getattr(importlib.import_module(module_name), name_or_names)
+        return getattr(*_lookup(importlib.import_module(module_name), name_or_names))
     return [get_original(module_name, name) for name in name_or_names]
 
 
 # -- late patching --------------------------------------------------------------------------
 
 
-def _warn_about_stale_references(changed: list[tuple[str, str]]) -> None:
-    """Name every loaded module that kept its own reference to an object we just replaced.
+def _patched(keys: Iterable[tuple[str, str]] | None = None) -> _late.Patched:
+    """(original, replacement) of the given keys (every patched key by default)."""
+    return {key: (_originals[key], _replacements[key]) for key in (keys or _originals)}
 
-    ``from socket import create_connection`` (or ``_Selector = selectors.PollSelector``) executed
-    before patch_all() leaves the module holding the blocking original; calls through it block.
+
+def _patch_late(changed: list[tuple[str, str]], warn: bool) -> None:
+    """Rebind what modules loaded earlier copied of ``changed``; warn about what remains.
+
+    ``from socket import create_connection`` executed before patch_all() leaves the module
+    holding the blocking original; ``_late.heal`` rebinds such module globals. References it
+    cannot rebind safely (defaults, closures, class attributes, subclasses, sockets that already
+    exist) are named, each once, in a MonkeyPatchWarning.
     """
-    by_id = {id(_originals[key]): key for key in changed if _originals[key] is not None}
-    if not by_id:
+    patched = _patched(changed)
+    _healed.extend(_late.heal(patched))
+    if not warn:
         return
-    patched_modules = {module for module, _ in changed}
-    for module_name, module in list(sys.modules.items()):
-        if (
-            module is None
-            or module_name in patched_modules
-            or module_name.split(".")[0] in ("hub", "monkeypatch")
-        ):
+    for stale in _late.find_stale(patched):
+        if stale in _warned:
             continue
-        namespace = getattr(module, "__dict__", None)
-        if not isinstance(namespace, dict):
-            continue
-        for attr, value in list(namespace.items()):
-            key = by_id.get(id(value))
-            if key is None or _originals[key] is not value:
-                continue
-            if getattr(value, "__module__", None) == module_name:
-                continue  # where the original is defined (_socket for socket's C functions)
-            if (module_name, attr) in _warned:
-                continue
-            _warned.add((module_name, attr))
-            warnings.warn(
-                f"{module_name}.{attr} still refers to the blocking {key[0]}.{key[1]}: "
-                f"{module_name} was imported before monkeypatch.patch_all(); call patch_all() "
-                "earlier (first thing in the program) so calls through it are cooperative",
-                MonkeyPatchWarning,
-                stacklevel=4,
-            )
+        _warned.add(stale)
+        warnings.warn(
+            f"{stale.where} still uses the blocking {stale.original}: {stale.why}. Calls "
+            "through it block the thread; call monkeypatch.patch_all() first thing in the "
+            "program (python -m monkeypatch --check lists every such reference)",
+            MonkeyPatchWarning,
+            stacklevel=_caller_stacklevel(),
+        )
+
+
+def _caller_stacklevel() -> int:
+    """The warnings stacklevel of the first frame outside this package (the patch_all() call)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame: Any = sys._getframe(1)  # our caller: level 1
+    level = 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame = frame.f_back
+        level += 1
+    return level

@@ -1,10 +1,19 @@
 """Run a program with the stdlib patched: ``python -m monkeypatch [options] script.py args...``.
 
-    python -m monkeypatch [--no-socket] [--no-dns] [--no-time] [--no-select] [--no-ssl]
+    python -m monkeypatch [--check] [--no-socket] [--no-dns] [--no-time] [--no-select] [--no-ssl]
                           (script.py | -m module) [args...]
+    python -m monkeypatch --check [--no-...]
 
 The program runs as ``__main__`` with its own ``sys.argv``, exactly as ``python script.py`` or
 ``python -m module`` would run it, after ``patch_all()``; its exit code and traceback are its own.
+
+--check audits patching: it prints which table rows are applied, which module globals were
+rebound because their module was loaded before patch_all(), and every reference to a blocking
+original that is left (defaults, closures, class attributes, subclasses, sockets that existed
+before patching, module globals). Alone, it reports on this interpreter right after patch_all()
+(on stdout). With a program, it runs the program and reports when it ends (on stderr, so the
+program's output stays its own). The check never changes the exit status: 0 alone, the
+program's own otherwise.
 """
 
 from __future__ import annotations
@@ -16,20 +25,32 @@ import signal
 import sys
 import traceback
 from types import TracebackType
+from typing import Any, TextIO
 
 import monkeypatch
-from monkeypatch._table import OPTIONS
+from monkeypatch._table import OPTIONS, TABLE
 
 USAGE = (
-    "usage: python -m monkeypatch "
+    "usage: python -m monkeypatch [--check] "
     + " ".join(f"[--no-{name}]" for name in OPTIONS)
     + " (script.py | -m module) [args...]"
 )
 
 
-def _parse(argv: list[str]) -> tuple[dict[str, bool], str | None, str | None, list[str]]:
-    """(patch_all keywords, script, module, program args); exits with usage on bad input."""
-    options = {name: True for name in OPTIONS}
+class _Args:
+    """The parsed command line."""
+
+    def __init__(self) -> None:
+        self.options = {name: True for name in OPTIONS}
+        self.check = False
+        self.script: str | None = None
+        self.module: str | None = None
+        self.args: list[str] = []
+
+
+def _parse(argv: list[str]) -> _Args:
+    """The parsed command line; exits with usage on bad input."""
+    parsed = _Args()
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -40,15 +61,74 @@ def _parse(argv: list[str]) -> tuple[dict[str, bool], str | None, str | None, li
         if arg == "-m":
             if i + 1 >= len(argv):
                 sys.exit(f"{USAGE}\nerror: -m needs a module name")
-            return options, None, argv[i + 1], argv[i + 2 :]
-        if arg.startswith("--no-") and arg[5:] in options:
-            options[arg[5:]] = False
+            parsed.module, parsed.args = argv[i + 1], argv[i + 2 :]
+            return parsed
+        if arg == "--check":
+            parsed.check = True
+            i += 1
+            continue
+        if arg.startswith("--no-") and arg[5:] in parsed.options:
+            parsed.options[arg[5:]] = False
             i += 1
             continue
         if arg.startswith("-"):
             sys.exit(f"{USAGE}\nerror: unknown option {arg}")
-        return options, arg, None, argv[i + 1 :]
-    sys.exit(f"{USAGE}\nerror: nothing to run")
+        parsed.script, parsed.args = arg, argv[i + 1 :]
+        return parsed
+    if not parsed.check:
+        sys.exit(f"{USAGE}\nerror: nothing to run")
+    return parsed
+
+
+def _name(obj: Any) -> str:
+    module = getattr(obj, "__module__", None)
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    return f"{module}.{name}" if module and name else repr(obj)
+
+
+def report(stream: TextIO, program: dict[str, Any] | None = None) -> None:
+    """Print what patch_all() did and what still refers to a blocking original.
+
+    ``program``: the namespace of the program that ran as ``__main__`` (runpy has unloaded it).
+    """
+    from monkeypatch import _late
+
+    write = stream.write
+    write(
+        f"monkeypatch check: Python {sys.version.split()[0]}, {len(sys.modules)} modules loaded\n"
+    )
+    write("patched:\n")
+    skipped = []
+    for row in TABLE:
+        for name in row.names:
+            key = (row.module, name)
+            if monkeypatch.is_object_patched(*key):
+                replacement = _name(monkeypatch._replacements[key])
+                write(f"  {row.option:<7} {row.module}.{name} -> {replacement}\n")
+            else:
+                skipped.append(f"{row.module}.{name}")
+    if skipped:
+        write("not patched:\n")
+        for name in skipped:
+            write(f"  {name}\n")
+    write("rebound because their module was loaded before patch_all():\n")
+    for healed in monkeypatch._healed or ():
+        write(f"  {healed.module}.{healed.name} (was {healed.original})\n")
+    if not monkeypatch._healed:
+        write("  (none)\n")
+    patched = monkeypatch._patched()
+    extra = [("__main__", program)] if program is not None else []
+    left = [
+        _late.Stale(f"{h.module}.{h.name}", h.original, "a module global")
+        for h in _late.heal(patched, dry_run=True, extra=extra)
+    ]
+    left += _late.find_stale(patched, extra=extra)
+    write("still using a blocking original:\n")
+    for stale in left:
+        write(f"  {stale.where}: {stale.original} ({stale.why})\n")
+    if not left:
+        write("  (none)\n")
+    stream.flush()
 
 
 def _program_traceback(tb: TracebackType | None) -> TracebackType | None:
@@ -63,7 +143,12 @@ def _program_traceback(tb: TracebackType | None) -> TracebackType | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    options, script, module, args = _parse(sys.argv[1:] if argv is None else argv)
+    parsed = _parse(sys.argv[1:] if argv is None else argv)
+    options, script, module, args = parsed.options, parsed.script, parsed.module, parsed.args
+    if parsed.check and script is None and module is None:
+        monkeypatch.patch_all(**options)
+        report(sys.stdout)
+        return
     if module is not None and importlib.util.find_spec(module) is None:
         sys.exit(f"{sys.executable}: No module named {module}")
     if script is not None and not os.path.exists(script):
@@ -74,20 +159,38 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(2)
     monkeypatch.patch_all(**options)
+    program: dict[str, Any] = {}
+    try:
+        _run(script, module, args, program)
+    finally:
+        if parsed.check:
+            report(sys.stderr, program)
+
+
+def _run(script: str | None, module: str | None, args: list[str], program: dict[str, Any]) -> None:
+    """Run the program as __main__; report an uncaught exception as Python would.
+
+    ``program`` receives the program's globals (for --check, which looks at them afterwards).
+    """
     try:
         if module is not None:
             sys.argv = [module, *args]
             sys.path[0] = os.getcwd()
-            runpy.run_module(module, run_name="__main__", alter_sys=True)
+            program.update(runpy.run_module(module, run_name="__main__", alter_sys=True))
         else:
             assert script is not None
             sys.argv = [script, *args]
             sys.path[0] = os.path.dirname(os.path.abspath(script))
-            runpy.run_path(script, run_name="__main__")
-    except SystemExit:
+            program.update(runpy.run_path(script, run_name="__main__"))
+    except SystemExit as exc:
+        tb = _program_traceback(exc.__traceback__)
+        if tb is not None:
+            program.update(tb.tb_frame.f_globals)
         raise
     except BaseException as exc:
         tb = _program_traceback(exc.__traceback__)
+        if tb is not None:
+            program.update(tb.tb_frame.f_globals)
         traceback.print_exception(type(exc), exc, tb)
         sys.stderr.flush()
         if isinstance(exc, KeyboardInterrupt) and hasattr(signal, "SIGINT"):

@@ -2,6 +2,14 @@
 
 Each row says: with this ``patch_all()`` option, these attributes of this stdlib module are
 replaced by the attributes of the same name of this cooperative module. Nothing else is touched.
+
+A name may be dotted, ``"Class.attribute"``: the attribute of that object in the stdlib module is
+set (in place, on the stdlib's own object) to the same attribute of the cooperative module's
+object of that name. The ssl row uses it so that ``ssl.SSLContext`` stays the stdlib's class:
+the stdlib's SSLContext refers to itself through its module global (``super(SSLContext,
+SSLContext)`` in its property setters), so replacing the global with a subclass makes those
+setters recurse forever; setting ``ssl.SSLContext.sslsocket_class`` instead makes every context,
+old or new, of any subclass, build cooperative sockets.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ class Patch(NamedTuple):
     option: str  # the patch_all() keyword that enables the row
     module: str  # the stdlib module whose attributes are replaced
     source: str  # the cooperative module that provides the replacements
-    names: tuple[str, ...]  # the attributes replaced (same name on both sides)
+    names: tuple[str, ...]  # the attributes replaced (same name on both sides; may be dotted)
 
 
 TABLE: tuple[Patch, ...] = (
@@ -48,8 +56,8 @@ TABLE: tuple[Patch, ...] = (
         "hub.selectors",
         ("DefaultSelector", "SelectSelector", "PollSelector", "EpollSelector"),
     ),
+    Patch("ssl", "ssl", "hub.ssl", ("SSLContext.sslsocket_class",)),
 )
 
-#: Every option patch_all() accepts, in the order it applies them. ``ssl`` has no rows yet: it
-#: is accepted (and on by default) so code written for it keeps working when it gains some.
+#: Every option patch_all() accepts, in the order it applies them.
 OPTIONS: tuple[str, ...] = ("socket", "dns", "time", "select", "ssl")

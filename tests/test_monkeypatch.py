@@ -33,24 +33,43 @@ def run_ok(code: str) -> str:
 def test_patch_all_replaces_the_table():
     out = run_ok(
         """
-        import socket, time, select, selectors
+        import importlib, operator, socket, ssl, time, select, selectors
         import monkeypatch
         from monkeypatch._table import TABLE
-        originals = {
-            (r.module, n): getattr(__import__(r.module), n) for r in TABLE for n in r.names
-        }
+        def lookup(module, name):
+            return operator.attrgetter(name)(importlib.import_module(module))
+        originals = {(r.module, n): lookup(r.module, n) for r in TABLE for n in r.names}
+        context_class = ssl.SSLContext
         monkeypatch.patch_all()
-        import importlib
         for row in TABLE:
-            source = importlib.import_module(row.source)
             for name in row.names:
-                assert getattr(__import__(row.module), name) is getattr(source, name), (row, name)
+                assert lookup(row.module, name) is lookup(row.source, name), (row, name)
                 assert monkeypatch.get_original(row.module, name) is originals[(row.module, name)]
                 assert monkeypatch.is_object_patched(row.module, name)
-        assert monkeypatch.is_module_patched("socket")
-        assert not monkeypatch.is_module_patched("ssl")
+        assert monkeypatch.is_module_patched("socket") and monkeypatch.is_module_patched("ssl")
         assert socket.socket.__module__ == "hub.socket"
         assert monkeypatch.get_original("socket", ["socket", "SocketType"])[1] is socket.SocketType
+        # ssl: the stdlib's classes stay in place; only the socket class their contexts build
+        # changes.
+        assert ssl.SSLContext is context_class and ssl.SSLSocket.__module__ == "ssl"
+        assert ssl.SSLContext.sslsocket_class.__module__ == "hub.ssl"
+        assert monkeypatch.get_original("ssl", "SSLContext.sslsocket_class") is ssl.SSLSocket
+        print("ok")
+        """
+    )
+    assert out.strip() == "ok"
+
+
+def test_get_original_of_unpatched_dotted_name():
+    out = run_ok(
+        """
+        import ssl, monkeypatch
+        assert monkeypatch.get_original("ssl", "SSLContext.sslsocket_class") is ssl.SSLSocket
+        assert not monkeypatch.is_object_patched("ssl", "SSLContext.sslsocket_class")
+        monkeypatch.patch_all(ssl=False)
+        assert ssl.SSLContext.sslsocket_class is ssl.SSLSocket
+        monkeypatch.patch_ssl()
+        assert monkeypatch.is_object_patched("ssl", "SSLContext.sslsocket_class")
         print("ok")
         """
     )
@@ -61,13 +80,13 @@ def test_patch_all_is_idempotent():
     out = run_ok(
         """
         import socket, monkeypatch
-        original = socket.socket
+        saved = [socket.socket]  # in a list: patch_all() rebinds module globals, not lists
         monkeypatch.patch_all()
         patched = socket.socket
         monkeypatch.patch_all()
         monkeypatch.patch_socket()
         assert socket.socket is patched
-        assert monkeypatch.get_original("socket", "socket") is original
+        assert monkeypatch.get_original("socket", "socket") is saved[0]
         print("ok")
         """
     )
@@ -91,14 +110,14 @@ def test_options_switch_groups_off():
     out = run_ok(
         """
         import socket, time, select, monkeypatch
-        sleep = time.sleep
+        saved = {"sleep": time.sleep}
         monkeypatch.patch_all(time=False, select=False, dns=False)
-        assert time.sleep is sleep
+        assert time.sleep is saved["sleep"]
         assert not monkeypatch.is_module_patched("select")
         assert not monkeypatch.is_object_patched("socket", "getaddrinfo")
         assert monkeypatch.is_object_patched("socket", "socket")
         monkeypatch.patch_time()
-        assert time.sleep is not sleep
+        assert time.sleep is not saved["sleep"]
         monkeypatch.patch_dns()
         monkeypatch.patch_select()
         monkeypatch.patch_ssl()
@@ -109,21 +128,108 @@ def test_options_switch_groups_off():
     assert out.strip() == "ok"
 
 
-def test_late_patching_names_stale_references():
+def test_late_patching_rebinds_module_globals(tmp_path):
+    (tmp_path / "thirdparty.py").write_text(
+        "from socket import create_connection, socket as Socket\n"
+        "import selectors\n"
+        "_Selector = selectors.DefaultSelector\n"
+    )
     result = run(
-        """
+        f"""
+        import sys; sys.path.insert(0, {str(tmp_path)!r})
         from socket import create_connection
-        import time
         from time import sleep as nap
+        import socket, ssl, socketserver, subprocess, thirdparty, hub.socket, hub._core._io
         import monkeypatch
         monkeypatch.patch_all()
+        import hub.selectors, hub.time
+        assert create_connection is socket.create_connection is hub.socket.create_connection
+        assert nap is hub.time.sleep
+        assert thirdparty.create_connection is hub.socket.create_connection
+        assert thirdparty.Socket is hub.socket.socket
+        assert thirdparty._Selector is hub.selectors.DefaultSelector
+        assert ssl.create_connection is hub.socket.create_connection
+        assert socketserver._ServerSelector is hub.selectors.PollSelector
+        assert subprocess._PopenSelector is hub.selectors.PollSelector
+        # Our own packages keep their originals on purpose.
+        assert hub.socket._original_socket is monkeypatch.get_original("socket", "socket")
+        assert hub._core._io._epoll is monkeypatch.get_original("select", "epoll")
+        healed = {{(h.module, h.name) for h in monkeypatch._healed}}
+        assert ("__main__", "nap") in healed and ("thirdparty", "_Selector") in healed
+        print("ok")
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+    assert result.stderr == ""  # healed quietly
+
+
+LATE_UNHEALABLE = """
+import functools, socket, ssl, time
+
+def waiter(delay, sleep=time.sleep):
+    sleep(delay)
+
+def make_napper():
+    nap = time.sleep
+    def napper():
+        nap(0)
+    return napper
+
+napper = make_napper()
+later = functools.partial(time.sleep, 0)
+
+class Client:
+    connect = socket.create_connection
+
+class Conn(socket.socket):
+    pass
+
+class Context(ssl.SSLContext):
+    sslsocket_class = ssl.SSLSocket
+
+early = socket.socket()
+"""
+
+
+def test_late_patching_warns_about_what_it_cannot_heal():
+    code = LATE_UNHEALABLE + "import monkeypatch\nmonkeypatch.patch_all()\nearly.close()\n"
+    result = run(code)
+    assert result.returncode == 0, result.stderr
+    err = result.stderr
+    assert err.count("MonkeyPatchWarning") == 7, err
+    expected = [
+        "__main__.waiter (default of 'sleep') still uses the blocking time.sleep: a default",
+        "__main__.napper (closure variable 'nap') still uses the blocking time.sleep: a closure",
+        "__main__.later (a functools.partial) still uses the blocking time.sleep",
+        "__main__.Client.connect still uses the blocking socket.create_connection: a class "
+        "attribute",
+        "class __main__.Conn still uses the blocking socket.socket",
+        "__main__.Context.sslsocket_class still uses the blocking "
+        "ssl.SSLContext.sslsocket_class: it overrides the patched SSLContext.sslsocket_class",
+        "<socket.socket fd=",
+    ]
+    for text in expected:
+        assert text in err, text
+    # Each warning points at the patch_all() call.
+    line = code.splitlines().index("monkeypatch.patch_all()") + 1
+    assert err.count(f"<string>:{line}: MonkeyPatchWarning") == 7, err
+
+
+def test_each_stale_reference_is_named_once():
+    result = run(
+        """
+        import time
+        def waiter(sleep=time.sleep):
+            pass
+        import monkeypatch
+        monkeypatch.patch_time()
+        monkeypatch.patch_all()
+        monkeypatch.patch_time()
         """
     )
     assert result.returncode == 0
-    err = result.stderr
-    assert "MonkeyPatchWarning" in err
-    assert "__main__.create_connection still refers to the blocking socket.create_connection" in err
-    assert "__main__.nap still refers to the blocking time.sleep" in err
+    assert result.stderr.count("MonkeyPatchWarning") == 1
 
 
 def test_early_patching_is_quiet():
@@ -226,3 +332,66 @@ def test_usage_errors():
     assert result.returncode == 2 and "can't open file" in result.stderr
     result = run("", "-m", "monkeypatch", "-m", "no_such_module_here")
     assert result.returncode == 1 and "No module named" in result.stderr
+
+
+# -- python -m monkeypatch --check ------------------------------------------------------------
+
+
+def test_check_alone_reports_this_interpreter_patched():
+    result = run("", "-m", "monkeypatch", "--check", "--no-time")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "socket  socket.create_connection -> hub.socket.create_connection" in out
+    assert "ssl     ssl.SSLContext.sslsocket_class -> hub.ssl.SSLSocket" in out
+    assert "not patched:\n  time.sleep\n" in out
+    assert out.endswith("still using a blocking original:\n  (none)\n")
+
+
+def test_check_runs_the_program_and_reports_at_exit(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import sys, monkeypatch
+            blocking_sleep = monkeypatch.get_original("time", "sleep")
+            class Holder:
+                connect = monkeypatch.get_original("socket", "create_connection")
+            print("program output")
+            sys.exit(3)
+            """
+        )
+    )
+    result = run("", "-m", "monkeypatch", "--check", str(script))
+    assert result.returncode == 3
+    assert result.stdout == "program output\n"
+    err = result.stderr
+    assert "patched:\n" in err and "time    time.sleep -> hub.time.sleep" in err
+    assert "__main__.blocking_sleep: time.sleep (a module global)" in err
+    assert "Holder.connect: socket.create_connection (a class attribute is not rebound)" in err
+
+
+def test_check_lists_what_late_patching_rebound(tmp_path):
+    script = tmp_path / "late.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import socketserver, ssl
+            from socket import create_connection
+            import monkeypatch
+            monkeypatch.patch_all()
+            """
+        )
+    )
+    # Run without the launcher's early patch_all() so the program's own call is late.
+    result = run(
+        f"""
+        import runpy, sys
+        runpy.run_path({str(script)!r}, run_name="__main__")
+        from monkeypatch.__main__ import report
+        report(sys.stdout)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "  socketserver._ServerSelector (was selectors.PollSelector)\n" in out
+    assert "  ssl.create_connection (was socket.create_connection)\n" in out
