@@ -58,6 +58,25 @@ def test_skip_list_filters_by_python_and_run():
     assert conformance.skips_for(entries, "3.12.1", "gevent") == [every, py312]
 
 
+def test_stale_skip_entries_are_found():
+    report = {
+        "python": "3.12.1",
+        "runs": ["unpatched", "greenpatch"],
+        "modules": {
+            "m": {
+                "unpatched": {"results": results(**{"m.A.test_1": "listed", "m.A.test_2": "pass"})},
+                "greenpatch": {"results": results(**{"m.A.test_1": "listed"})},
+            }
+        },
+    }
+    entries = [
+        {"test": "m.A.test_1", "reason": "r"},
+        {"test": "m.B.*", "reason": "r"},  # stale
+        {"test": "m.C.test_3", "reason": "r", "python": ["3.11"]},  # not for this Python
+    ]
+    assert conformance.stale_skips(entries, report) == ["m.B.*"]
+
+
 # -- events ---------------------------------------------------------------------------------------
 
 

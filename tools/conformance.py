@@ -17,7 +17,8 @@ The table shows passed, failed, errors, skipped, hung and listed (left out by th
 per module and in total, and then the regressions: tests that pass unpatched but not patched,
 with why. A regression that failed is run once more, alone: one that passes then is listed as
 possibly flaky and does not count. Any other regression makes the exit status 1, unless
---report-only. docs/conformance.md has the details and the skip-list policy.
+--report-only; 2 means the run could not start or the runner failed. docs/conformance.md has
+the details and the skip-list policy.
 
 Stdlib only, and runs under every Python the project supports: the runner drives other
 interpreters, and keeps its own work (counting, comparing, printing) in plain functions that
@@ -74,7 +75,8 @@ DEFAULT_RESOURCES = ["network"]
 ALL_RESOURCES = ["audio", "curses", "largefile", "network", "decimal", "cpu", "subprocess",
                  "urlfetch", "gui", "walltime"]  # fmt: skip
 
-STATUSES = ["pass", "fail", "error", "skip", "xfail", "xpass", "hang", "crash", "listed"]
+# A test's status: pass, fail, error, skip, xfail, xpass (from unittest), listed (skip list),
+# hang, crash (from how its process ended); in comparisons also "not run".
 PASSING = {"pass", "xfail"}  # an expected failure that fails as expected is a pass
 # Table columns: each sums some statuses.
 COLUMNS = [
@@ -95,7 +97,11 @@ GRACE = 60.0
 # -- the skip list ------------------------------------------------------------------------------
 
 
-class SkipListError(ValueError):
+class SetupError(Exception):
+    """The run cannot start (exit status 2, apart from regressions' 1)."""
+
+
+class SkipListError(SetupError, ValueError):
     """The skip list is malformed: the run stops, since a wrong list would change the counts."""
 
 
@@ -551,11 +557,52 @@ def describe_patch(label: str, replaced: dict | None) -> str:
     return f"{label}: patch_all() replaced " + ", ".join(changed)
 
 
+def stale_skips(entries: list[dict], report: dict) -> list[str]:
+    """Skip-list entries that apply to this run but matched no test in it."""
+    listed = [
+        test_id
+        for runs in report["modules"].values()
+        for run in runs.values()
+        for test_id, r in run["results"].items()
+        if r["status"] == "listed"
+    ]
+    return [
+        e["test"]
+        for e in entries
+        if any(skips_for([e], report["python"], label) for label in report["runs"])
+        and not any(matches(test_id, [e["test"]]) for test_id in listed)
+    ]
+
+
+def print_report(report: dict, skip_entries: list[dict], markdown: bool, everything: bool):
+    """The whole report on stdout: what was patched, the table, notes, regressions."""
+    labels = report["runs"]
+    modules = report["modules"]
+    print()
+    print(f"Python {report['python']}: {report['interpreter']}")
+    for label in labels[1:]:
+        first = next((r[label]["replaced"] for r in modules.values() if r[label]["replaced"]), None)
+        print(describe_patch(label, first))
+    print(format_markdown(report) if markdown else format_table(report))
+    for module, module_runs in modules.items():
+        for label, run in module_runs.items():
+            for note in run["notes"]:
+                print(f"note: {module} [{label}]: {note} (log: {run['log']})")
+    # Only a run of every module can tell that an entry matches nothing any more.
+    stale = stale_skips(skip_entries, report)
+    if stale and everything:
+        print("note: skip-list entries that matched no test here: " + ", ".join(stale))
+    print(f"Total time {_fmt_seconds(report['seconds'])}.")
+    if len(labels) > 1:
+        print()
+        print(format_regressions(report, labels[1]))
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
 def probe(python: str, patcher: str) -> str:
-    """The target interpreter's version; exits with a clear message if it cannot run the suite."""
+    """The target interpreter's version; SetupError, saying why, if it cannot run the runs."""
     code = (
         "import sys, test.support; print(sys.version.split()[0])\n"
         + {
@@ -569,7 +616,7 @@ def probe(python: str, patcher: str) -> str:
             [python, "-c", code], capture_output=True, text=True, timeout=120, check=False
         )
     except OSError as exc:
-        raise SystemExit(f"conformance: cannot run {python}: {exc}")
+        raise SetupError(f"cannot run {python}: {exc}")
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["?"])[-1]
         hint = {
@@ -577,7 +624,7 @@ def probe(python: str, patcher: str) -> str:
             "gevent": "install gevent into a scratch venv for that Python (not into .venv)",
             "none": "this Python needs its test package (Debian: libpython3.X-testsuite)",
         }[patcher]
-        raise SystemExit(f"conformance: {python} cannot run the {patcher} runs: {last}\n  {hint}")
+        raise SetupError(f"{python} cannot run the {patcher} runs: {last}\n  {hint}")
     return out.stdout.strip()
 
 
@@ -643,12 +690,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         skip_entries = load_skips(args.skips)
-    except SkipListError as exc:
+        version = probe(args.python, args.patcher)
+        if args.patcher != "none":
+            probe(args.python, "none")
+    except SetupError as exc:
         print(f"conformance: {exc}", file=sys.stderr)
         return 2
-    version = probe(args.python, args.patcher)
-    if args.patcher != "none":
-        probe(args.python, "none")
     args.skips = skip_entries
     args.log_dir = args.log_dir or os.path.join(LOG_ROOT, f"py{version}")
     opts = Options(args, version)
@@ -724,34 +771,7 @@ def main(argv: list[str] | None = None) -> int:
                     opts, m, runs[1], report["regressions"][m], progress
                 )
 
-    print()
-    print(f"Python {version}: {args.python}")
-    for label in labels[1:]:
-        first = next((r[label]["replaced"] for r in modules.values() if r[label]["replaced"]), None)
-        print(describe_patch(label, first))
-    print(format_markdown(report) if args.markdown else format_table(report))
-    for module, module_runs in modules.items():
-        for label, run in module_runs.items():
-            for note in run["notes"]:
-                print(f"note: {module} [{label}]: {note} (log: {run['log']})")
-    # Only a run of every module can tell that an entry matches nothing any more.
-    stale = [
-        e["test"]
-        for e in skip_entries
-        if any(skips_for([e], version, label) for label in labels)
-        and not any(
-            r["status"] == "listed" and matches(t, [e["test"]])
-            for runs_ in modules.values()
-            for run in runs_.values()
-            for t, r in run["results"].items()
-        )
-    ]
-    if stale and args.everything:
-        print("note: skip-list entries that matched no test here: " + ", ".join(stale))
-    print(f"Total time {_fmt_seconds(report['seconds'])}.")
-    if len(labels) > 1:
-        print()
-        print(format_regressions(report, labels[1]))
+    print_report(report, skip_entries, markdown=args.markdown, everything=args.everything)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
