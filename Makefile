@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 
-.PHONY: demo test matrix lint format bench bench-quick conformance clean help
+.PHONY: demo test matrix lint format bench bench-quick conformance conformance-quick clean help
 
 help:
 	@echo "make demo         run the main job: the concurrent URL fetcher sample"
@@ -18,6 +18,8 @@ help:
 	@echo "make lint         ruff check and ruff format --check"
 	@echo "make bench        benchmarks against gevent and others (see bench/README.md)"
 	@echo "make bench-quick  every benchmark for about a second, no speed asserted"
+	@echo "make conformance  CPython's socket-related test modules, unpatched vs patch_all()"
+	@echo "make conformance-quick  the quick modules only (what CI runs)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +54,14 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/micro.py --quick
+
+# CPython's own test modules run unpatched and under patch_all(), compared (docs/conformance.md).
+# Extra options go in CONFORMANCE_ARGS, e.g. CONFORMANCE_ARGS="--report-only -j2".
+conformance: $(STAMP)
+	$(BIN)/python tools/conformance.py $(CONFORMANCE_ARGS)
+
+conformance-quick: $(STAMP)
+	$(BIN)/python tools/conformance.py --quick $(CONFORMANCE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .tox build *.egg-info .pytest_cache
