@@ -82,7 +82,7 @@ def run_one(case: Case, toolkit: str, settings: Settings, row: Row) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="every workload once, briefly")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds (default 3; quick: 1)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5; quick: 1)")
     parser.add_argument("--duration", type=float, help="seconds per measurement (default 2)")
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each")
     parser.add_argument(
@@ -143,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         "warmup": settings.warmup,
         "quick": quick,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "load_before": round(os.getloadavg()[0], 2),
         "notes": notes,
     }
     for name, note in notes.items():
@@ -172,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"[round {r + 1}/{rounds}] {case.key:<18} {tk:<11} {word}", file=sys.stderr)
     elapsed = time.monotonic() - started
     meta["seconds"] = round(elapsed, 1)
+    meta["load_after"] = round(os.getloadavg()[0], 2)
 
     print(report.table(cases, results, meta))
     tgts = report.targets(cases, results)

@@ -6,7 +6,9 @@
  * It opens CONNS connections to 127.0.0.1:PORT (with -t, TLS connections; the certificate is not
  * checked: the server is ours), then keeps exactly one SIZE-byte message in flight on each: send
  * it, wait until all SIZE bytes came back, send the next. After WARMUP seconds it counts the round
- * trips finished in the next DURATION seconds and prints one JSON object on stdout.
+ * trips finished in the next DURATION seconds and prints one JSON object on stdout. It prints
+ * "COUNTING" on a line of its own when the counted window opens, so that the harness can read the
+ * server's CPU time over exactly that window.
  *
  * With -H (hold) it only sets the connections up, prints "READY <n>" and keeps them open and idle
  * until its standard input closes: the memory benchmark reads the server's resident size then.
@@ -311,7 +313,14 @@ int main(int argc, char **argv) {
     long long roundtrips = 0;
     for (int i = 0; i < conns; i++) progress(&cs[i]); /* first messages out */
     struct epoll_event events[MAX_EVENTS];
-    while (now() < t_count_until) {
+    int announced = 0;
+    double t;
+    while ((t = now()) < t_count_until) {
+        if (!announced && t >= t_count_from) {
+            printf("COUNTING\n");
+            fflush(stdout);
+            announced = 1;
+        }
         if (errors == conns) {
             fprintf(stderr, "echo_client: the server closed every connection\n");
             return 2;

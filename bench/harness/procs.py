@@ -217,6 +217,11 @@ class Server:
         assert self.proc is not None
         return resident_bytes(self.proc.pid)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, all threads) the server has used so far."""
+        assert self.proc is not None
+        return cpu_seconds(self.proc.pid)
+
     def stop(self) -> None:
         """Terminate the server (SIGKILL if it does not go within two seconds)."""
         if self.proc is None:
@@ -274,6 +279,64 @@ def run_json(
         return json.loads(out.strip().splitlines()[-1])
     except (IndexError, ValueError):
         raise Failed(f"{os.path.basename(cmd[0])} printed no JSON: {out[-200:]!r}")
+
+
+def run_json_windowed(
+    cmd: Sequence[str], cpu: int | None, timeout: float, server: Server
+) -> tuple[dict[str, Any], float]:
+    """Run echo_client; its JSON, and the server's CPU seconds over the counted window.
+
+    The client prints ``COUNTING`` when its window opens; the server's CPU time is read then and
+    again when the client exits. A machine busy with other work slows the server down but barely
+    changes what each round trip costs it, so rate per CPU second is the steadier figure.
+    """
+    proc = subprocess.Popen(
+        list(cmd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(),
+        preexec_fn=_pinned(cpu),
+    )
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    start_cpu = None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        ready = sel.select(max(0.0, deadline - time.monotonic()))
+    # Anything but COUNTING (end of file: the client failed first) leaves start_cpu None, and
+    # communicate() below collects why.
+    if ready and proc.stdout.readline().strip() == "COUNTING":
+        start_cpu = server.cpu_seconds()
+    try:
+        out, err = proc.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        server.check_alive()
+        raise Failed(f"{os.path.basename(cmd[0])} did not finish within {timeout:.0f} s")
+    end_cpu = server.cpu_seconds() if proc.returncode == 0 else 0.0
+    if proc.returncode != 0 or start_cpu is None:
+        server.check_alive()
+        tail = " | ".join(err.strip().splitlines()[-2:])
+        raise Failed(f"{os.path.basename(cmd[0])} exited {proc.returncode}: {tail}")
+    try:
+        result = json.loads((out or "").strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise Failed(f"{os.path.basename(cmd[0])} printed no JSON: {out[-200:]!r}")
+    return result, end_cpu - start_cpu
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, all its threads, in seconds (Linux /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        raise Failed(f"process {pid} is gone")
+    # After the command name: state is field 3 of stat(5), utime 14 and stime 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def hold_connections(

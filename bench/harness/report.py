@@ -30,6 +30,12 @@ class Row:
     def median(self) -> float | None:
         return statistics.median(self.values) if self.values else None
 
+    @property
+    def per_cpu_median(self) -> float | None:
+        """Median operations per server CPU second, where the case measures it."""
+        values = [e["per_cpu_s"] for e in self.extra if e.get("per_cpu_s")]
+        return statistics.median(values) if values else None
+
 
 Results = dict[str, dict[str, Row]]  # case key -> toolkit -> row
 
@@ -53,14 +59,19 @@ def table(cases: list[Case], results: Results, meta: dict[str, Any]) -> str:
     """The human-readable table."""
     lines = [
         f"greenpatch benchmarks: Python {meta['python']}, {meta['cpus']} CPU(s), {meta['pinning']}",
+        f"load average {meta['load_before']} when the run started (above ~0.5, other work shares "
+        "the machine: 'per CPU-s' is then the steadier figure)",
         f"{meta['rounds']} round(s), {meta['duration']} s per measurement"
         + (" (quick: figures are not meaningful)" if meta["quick"] else "")
         + "; median and spread (min-max); ratios above 1 are better than the reference",
     ]
     for case in cases:
         rows = results[case.key]
+        has_cpu = any(row.per_cpu_median for row in rows.values())
         head = f"  {'toolkit':<11} {'median':>12} {'spread':>23} {'vs gevent':>10}"
         head += f" {'vs C':>7}" if "c" in rows else ""
+        head += f" {'per CPU-s':>12} {'vs gevent':>10}" if has_cpu else ""
+        cpu_base = rows[BASELINE].per_cpu_median if BASELINE in rows else None
         direction = "higher is better" if case.higher_is_better else "lower is better"
         lines += ["", f"{case.key}: {case.unit}, {direction}  ({case.note})", head]
         base = rows[BASELINE].median if BASELINE in rows else None
@@ -76,7 +87,11 @@ def table(cases: list[Case], results: Results, meta: dict[str, Any]) -> str:
             spread = f"{_fmt(min(row.values))}-{_fmt(max(row.values))}"
             vs_c = _ratio(better_ratio(case, med, c_ref)) if c_ref and toolkit != "c" else ""
             vs_g = _ratio(better_ratio(case, med, base))
-            line = f"  {toolkit:<11} {_fmt(med):>12} {spread:>23} {vs_g:>10} {vs_c:>7}"
+            line = f"  {toolkit:<11} {_fmt(med):>12} {spread:>23} {vs_g:>10}"
+            line += f" {vs_c:>7}" if "c" in rows else ""
+            per_cpu = row.per_cpu_median
+            if has_cpu and per_cpu:
+                line += f" {_fmt(per_cpu):>12} {_ratio(better_ratio(case, per_cpu, cpu_base)):>10}"
             lines.append(line.rstrip())
     return "\n".join(lines)
 
@@ -151,6 +166,7 @@ def write_json(path: str, cases: list[Case], results: Results, meta: dict, tgts:
                         "status": row.status,
                         "reason": row.reason,
                         "median": row.median,
+                        "per_cpu_s_median": row.per_cpu_median,
                         "values": row.values,
                         "extra": row.extra,
                         "vs_gevent": better_ratio(

@@ -74,6 +74,14 @@ def server_cmd(kind: str, toolkit: str, *args: str) -> list[str]:
     return procs.python_cmd(f"{kind}_{family}.py", toolkit, *args)
 
 
+def cpu_figures(operations: float, cpu: float, s: Settings) -> dict[str, float]:
+    """The server's share of its core over the window, and operations per CPU second."""
+    return {
+        "server_cpu": round(cpu / s.duration, 3),
+        "per_cpu_s": round(operations / cpu, 1) if cpu > 0 else 0.0,
+    }
+
+
 # -- echo and tls ---------------------------------------------------------------------------------
 
 
@@ -88,13 +96,15 @@ def echo_case(conns: int, size: int, tls: bool = False) -> Case:
         client += ["-w", str(s.warmup), "-d", str(s.duration)] + (["-t"] if tls else [])
         with procs.Server(server_cmd("echo", toolkit, *extra_args), s.server_cpu) as server:
             timeout = s.warmup + s.duration + 30 + conns / 50
-            out = procs.run_json(
-                [*client, "-p", str(server.port)], s.load_cpu, timeout, server=server
+            out, cpu = procs.run_json_windowed(
+                [*client, "-p", str(server.port)], s.load_cpu, timeout, server
             )
         if out["errors"]:
             raise Failed(f"{out['errors']} connection(s) lost during the run")
         keep = ("mib_per_s", "p50_us", "p99_us", "roundtrips", "setup_seconds")
-        return Sample(out["rate"], {k: out[k] for k in keep})
+        return Sample(
+            out["rate"], {k: out[k] for k in keep} | cpu_figures(out["roundtrips"], cpu, s)
+        )
 
     toolkits = ALL_PYTHON if tls else [*ALL_PYTHON, "c"]
     return Case(
@@ -127,16 +137,20 @@ def http_case(conns: int = 100) -> Case:
         with procs.Server(server_cmd("http", toolkit), s.server_cpu) as server:
             if not s.quick:
                 wrk(server.port, 1, s, server)
+            cpu = server.cpu_seconds()
             out = wrk(server.port, seconds, s, server)
+            cpu = server.cpu_seconds() - cpu
         found = _REQS.search(out)
         if not found:
             raise Failed(f"no Requests/sec in wrk's output: {out[-200:]!r}")
+        rate = float(found.group(1))
         errors = _ERRS.search(out)
         if errors and sum(int(n) for n in errors.groups()):
             raise Failed(f"wrk saw socket errors: {errors.group(0)}")
         if "Non-2xx" in out:
             raise Failed("wrk saw non-2xx answers")
-        return Sample(float(found.group(1)))
+        # wrk's window is its duration (connecting is part of it, and quick)
+        return Sample(rate, cpu_figures(rate * seconds, cpu, Settings(duration=seconds)))
 
     return Case(
         f"http {conns} conns",

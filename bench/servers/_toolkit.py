@@ -6,9 +6,10 @@ user puts ``patch_all()`` at the top of a program. For the green toolkits ``spaw
 greenlet (the toolkit's own ``spawn``); for ``threads`` it starts an OS thread, so the same
 source is also the classic thread-per-connection program.
 
-A toolkit whose ``patch_all()`` leaves ``socket.socket`` alone would block the whole process in its
-first ``accept()``; such a run is refused up front with a line on stderr starting ``unsupported:``,
-which the harness reports as a skip instead of waiting for a timeout.
+A toolkit whose ``patch_all()`` leaves ``socket.socket`` (or, for a TLS server, ``ssl.SSLContext``)
+alone would block the whole process in its first ``accept()`` (or handshake); such a run is
+refused up front with a line on stderr starting ``unsupported:``, which the harness reports as a
+skip instead of waiting for a timeout.
 """
 
 from __future__ import annotations
@@ -36,8 +37,16 @@ def _threads() -> tuple[Spawn, JoinAll]:
     return spawn, joinall
 
 
-def use(name: str) -> tuple[Spawn, JoinAll]:
-    """Patch the stdlib for toolkit ``name``; return its ``spawn(fn, *args)`` and ``joinall``."""
+# What a green toolkit must have replaced, by the module the program needs cooperative.
+_PATCHED = {"socket": ("socket", "socket"), "ssl": ("ssl", "SSLContext")}
+
+
+def use(name: str, needs: tuple[str, ...] = ("socket",)) -> tuple[Spawn, JoinAll]:
+    """Patch the stdlib for toolkit ``name``; return its ``spawn(fn, *args)`` and ``joinall``.
+
+    ``needs`` names the stdlib modules the program uses (``socket``, ``ssl``): a green toolkit
+    that left one of them blocking is refused (exit status 3).
+    """
     if name == "greenpatch":
         import monkeypatch
 
@@ -67,14 +76,16 @@ def use(name: str) -> tuple[Spawn, JoinAll]:
     else:
         raise SystemExit(f"unknown toolkit {name!r}")
 
-    import socket
+    import importlib
 
-    if socket.socket.__module__ == "socket":
-        print(
-            f"unsupported: {name}'s patch_all() did not replace socket.socket "
-            "(no cooperative socket module yet)",
-            file=sys.stderr,
-            flush=True,
-        )
-        raise SystemExit(3)
+    for need in needs:
+        module, attr = _PATCHED[need]
+        if getattr(importlib.import_module(module), attr).__module__ == module:
+            print(
+                f"unsupported: {name}'s patch_all() did not replace {module}.{attr} "
+                f"(no cooperative {module} module yet)",
+                file=sys.stderr,
+                flush=True,
+            )
+            raise SystemExit(3)
     return spawn, joinall

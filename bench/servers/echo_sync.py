@@ -15,7 +15,7 @@ import sys
 
 from _toolkit import use
 
-spawn, _ = use(sys.argv[1])
+spawn, _ = use(sys.argv[1], needs=("socket", "ssl") if len(sys.argv) == 4 else ("socket",))
 
 import socket  # noqa: E402  (after patching, as a user's program would)
 import ssl  # noqa: E402
