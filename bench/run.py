@@ -62,6 +62,7 @@ def available_toolkits(requested: list[str]) -> tuple[list[str], dict[str, str]]
 
 def run_one(case: Case, toolkit: str, settings: Settings, row: Row) -> str:
     """Measure one toolkit once; record the outcome in ``row``; return a progress word."""
+    assert case.run is not None
     try:
         sample = case.run(toolkit, settings)
     except Unsupported as exc:
@@ -98,7 +99,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--chart", help="write the PNG chart of the ratios here")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any toolkit failed")
+    parser.add_argument(
+        "--replot", metavar="JSON", help="only print the table and draw the chart of a results file"
+    )
     args = parser.parse_args(argv)
+
+    if args.replot:
+        cases, results, meta = report.read_json(args.replot)
+        print(report.table(cases, results, meta))
+        chart_to = args.chart or os.path.join(os.path.dirname(args.replot), "ratios.png")
+        print(report.chart(chart_to, cases, results, meta))
+        return 0
 
     quick = args.quick
     settings = Settings(

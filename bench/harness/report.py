@@ -183,6 +183,22 @@ def write_json(path: str, cases: list[Case], results: Results, meta: dict, tgts:
         f.write("\n")
 
 
+def read_json(path: str) -> tuple[list[Case], Results, dict]:
+    """The cases, results and circumstances of a run, back from the file write_json() wrote."""
+    with open(path) as f:
+        doc = json.load(f)
+    cases, results = [], {}
+    for c in doc["cases"]:
+        rows = c["toolkits"]
+        case = Case(c["key"], c["group"], c["unit"], c["higher_is_better"], list(rows), None)
+        case.note = c["note"]
+        cases.append(case)
+        results[c["key"]] = {
+            tk: Row(r["values"], r["extra"], r["status"], r["reason"]) for tk, r in rows.items()
+        }
+    return cases, results, doc["meta"]
+
+
 def chart(path: str, cases: list[Case], results: Results, meta: dict) -> str:
     """A PNG of every toolkit's ratio to gevent per case; returns what happened, for the log.
 
@@ -204,32 +220,34 @@ def chart(path: str, cases: list[Case], results: Results, meta: dict) -> str:
     for case in shown:
         toolkits += [tk for tk in results[case.key] if tk not in toolkits and tk != BASELINE]
 
-    height = 0.8 / max(1, len(toolkits))
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.5 * len(shown) + 0.05 * len(shown) * len(toolkits)))
-    colors = plt.get_cmap("tab10")
+    from matplotlib.patches import Patch
+
+    colors = {tk: plt.get_cmap("tab10")(i % 10) for i, tk in enumerate(toolkits)}
+    slots = max(len([tk for tk in results[c.key] if tk != BASELINE]) for c in shown)
+    height = 0.8 / max(1, slots)
+    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.35 * len(shown) + 0.1 * len(shown) * slots))
     lowest, highest = 1.0, 1.0
-    for i, tk in enumerate(toolkits):
-        for j, case in enumerate(shown):
-            rows = results[case.key]
-            y = j + (i - (len(toolkits) - 1) / 2) * height
-            row = rows.get(tk)
-            ratio = better_ratio(case, row.median if row else None, rows[BASELINE].median)
-            if row is not None and row.status != "ok":
-                ratio = None
-            if ratio is None:
-                if tk == "greenpatch" and row is not None:
+    for j, case in enumerate(shown):
+        rows = results[case.key]
+        here = [tk for tk in toolkits if tk in rows]  # this case's toolkits, centred on its row
+        for i, tk in enumerate(here):
+            y = j + (i - (len(here) - 1) / 2) * height
+            row = rows[tk]
+            ratio = better_ratio(case, row.median, rows[BASELINE].median)
+            if row.status != "ok" or ratio is None:
+                if tk == "greenpatch":
                     ax.text(1.02, y, f"greenpatch: {row.status}", va="center", fontsize=7)
                 continue
             lowest, highest = min(lowest, ratio), max(highest, ratio)
-            ax.barh(y, ratio - 1, left=1, height=height, color=colors(i % 10))
+            ax.barh(y, ratio - 1, left=1, height=height, color=colors[tk])
             if tk == "greenpatch":
-                ax.text(ratio * 1.02, y, f"{ratio:.2f}x", va="center", fontsize=7)
-    for i, tk in enumerate(toolkits):
-        ax.barh([], [], color=colors(i % 10), label=tk)  # legend entries, drawn once each
+                ax.text(max(ratio, 1) * 1.02, y, f"{ratio:.2f}x", va="center", fontsize=7)
+    handles = [Patch(color=colors[tk], label=tk) for tk in toolkits]
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log", base=2)
     ax.set_xlim(min(0.5, lowest / 1.3), max(2.0, highest * 1.3))
-    ticks = [t for t in (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16) if lowest / 1.3 <= t]
+    ticks = (1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8, 16)
+    ticks = [t for t in ticks if lowest / 1.3 <= t <= max(2.0, highest * 1.3)]
     ax.set_xticks(ticks, [f"{t:g}x" for t in ticks])
     ax.set_yticks(range(len(shown)), [c.key for c in shown])
     ax.invert_yaxis()
@@ -240,7 +258,9 @@ def chart(path: str, cases: list[Case], results: Results, meta: dict) -> str:
         f"{meta['cpus']} CPU(s){quick}",
         fontsize=10,
     )
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False
+    )
     ax.grid(axis="x", which="major", alpha=0.3)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)

@@ -59,7 +59,7 @@ class Case:
     unit: str
     higher_is_better: bool
     toolkits: list[str]
-    run: Callable[[str, Settings], Sample]
+    run: Callable[[str, Settings], Sample] | None  # None: read back from a results file
     # Shown under the group's rows: what the figure means.
     note: str = ""
     # Why every toolkit of the case is skipped (a missing tool), set before any run.
