@@ -101,6 +101,8 @@ def echo_case(conns: int, size: int, tls: bool = False) -> Case:
             )
         if out["errors"]:
             raise Failed(f"{out['errors']} connection(s) lost during the run")
+        if not out["roundtrips"]:  # a server that stalled after set-up: a hang, not a figure
+            raise Failed("no round trip finished in the measured window")
         keep = ("mib_per_s", "p50_us", "p99_us", "roundtrips", "setup_seconds")
         return Sample(
             out["rate"], {k: out[k] for k in keep} | cpu_figures(out["roundtrips"], cpu, s)
