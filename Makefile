@@ -44,16 +44,26 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# A peer that does not install here (no wheel for this Python, say) must not stop the suite: its
+# rows then say "not installed". So if the whole extra fails, install the peers one by one.
+BENCH_PEERS := gevent eventlet uvloop matplotlib
+
 $(BENCH_STAMP): pyproject.toml
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
-	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]'
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[bench]' || { \
+	  $(BENCH_VENV)/bin/python -m pip install --quiet -e . && \
+	  for peer in $(BENCH_PEERS); do \
+	    $(BENCH_VENV)/bin/python -m pip install --quiet $$peer || \
+	      echo "note: $$peer could not be installed; its rows will say so"; \
+	  done; }
 	touch $@
 
+# BENCH_ARGS passes options through, e.g. make bench BENCH_ARGS='--rounds 5 --only echo'.
 bench: $(BENCH_STAMP)
-	$(BENCH_VENV)/bin/python bench/micro.py
+	$(BENCH_VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 bench-quick: $(BENCH_STAMP)
-	$(BENCH_VENV)/bin/python bench/micro.py --quick
+	$(BENCH_VENV)/bin/python bench/run.py --quick $(BENCH_ARGS)
 
 # CPython's own test modules run unpatched and under patch_all(), compared (docs/conformance.md).
 # Extra options go in CONFORMANCE_ARGS, e.g. CONFORMANCE_ARGS="--report-only -j2".
@@ -64,4 +74,4 @@ conformance-quick: $(STAMP)
 	$(BIN)/python tools/conformance.py --quick $(CONFORMANCE_ARGS)
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) .tox build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(BENCH_VENV) .tox build bench/build *.egg-info .pytest_cache

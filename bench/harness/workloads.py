@@ -1,0 +1,295 @@
+"""The workloads: each case runs one toolkit once and returns its figure.
+
+A ``Case`` is one line group of the table (say "echo 100 conns x 64 B"): which toolkits take
+part, the unit, whether higher is better, and a function ``run(toolkit, settings) -> Sample``.
+The driver calls it for every toolkit, alternating their order over the rounds.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import procs
+from .procs import Failed
+
+# The toolkits, in table order. "c" is the physical reference (echo and memory only); "floor" is
+# the fetch benchmark's plain-stdlib yardstick (see fetch()).
+GREEN = ["greenpatch", "gevent", "eventlet"]
+SYNC = [*GREEN, "threads"]  # the stdlib-socket source in bench/servers/*_sync.py
+ASYNC = ["asyncio", "uvloop"]  # the asyncio-streams source in bench/servers/*_asyncio.py
+ALL_PYTHON = [*SYNC, *ASYNC]
+
+# What must import for a toolkit to take part (threads and asyncio are the stdlib).
+IMPORTS = {"greenpatch": "hub, monkeypatch", "gevent": "gevent", "eventlet": "eventlet"}
+IMPORTS["uvloop"] = "uvloop"
+
+
+@dataclass
+class Settings:
+    """How long and how big; ``quick`` shrinks everything to about a second per measurement."""
+
+    quick: bool = False
+    warmup: float = 0.5
+    duration: float = 2.0
+    memory_conns: int = 10_000
+    fetch_count: int = 1000
+    fetch_delay_ms: int = 50
+    micro_scale: float = 1.0
+    server_cpu: int | None = None
+    load_cpu: int | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Sample:
+    """One measurement: the figure the table shows, plus whatever else is worth keeping."""
+
+    value: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Case:
+    key: str
+    group: str
+    unit: str
+    higher_is_better: bool
+    toolkits: list[str]
+    run: Callable[[str, Settings], Sample] | None  # None: read back from a results file
+    # Shown under the group's rows: what the figure means.
+    note: str = ""
+    # Why every toolkit of the case is skipped (a missing tool), set before any run.
+    skip: str = ""
+
+
+def server_cmd(kind: str, toolkit: str, *args: str) -> list[str]:
+    """The command that starts toolkit's ``kind`` server (echo or http)."""
+    if toolkit == "c":
+        return [procs.c_tool("echo_server")]
+    family = "asyncio" if toolkit in ASYNC else "sync"
+    return procs.python_cmd(f"{kind}_{family}.py", toolkit, *args)
+
+
+def cpu_figures(operations: float, cpu: float, s: Settings) -> dict[str, float]:
+    """The server's share of its core over the window, and operations per CPU second."""
+    return {
+        "server_cpu": round(cpu / s.duration, 3),
+        "per_cpu_s": round(operations / cpu, 1) if cpu > 0 else 0.0,
+    }
+
+
+# -- echo and tls ---------------------------------------------------------------------------------
+
+
+def echo_case(conns: int, size: int, tls: bool = False) -> Case:
+    """Round trips per second with ``conns`` connections each keeping one message in flight."""
+    label = f"{size} B" if size < 1024 else f"{size // 1024} KiB"
+    key = f"{'tls' if tls else 'echo'} {conns}x{label}"
+
+    def run(toolkit: str, s: Settings) -> Sample:
+        extra_args: tuple[str, ...] = procs.self_signed_cert() if tls else ()
+        client = [procs.c_tool("echo_client"), "-c", str(conns), "-s", str(size)]
+        client += ["-w", str(s.warmup), "-d", str(s.duration)] + (["-t"] if tls else [])
+        with procs.Server(server_cmd("echo", toolkit, *extra_args), s.server_cpu) as server:
+            timeout = s.warmup + s.duration + 30 + conns / 50
+            out, cpu = procs.run_json_windowed(
+                [*client, "-p", str(server.port)], s.load_cpu, timeout, server
+            )
+        if out["errors"]:
+            raise Failed(f"{out['errors']} connection(s) lost during the run")
+        if not out["roundtrips"]:  # a server that stalled after set-up: a hang, not a figure
+            raise Failed("no round trip finished in the measured window")
+        keep = ("mib_per_s", "p50_us", "p99_us", "roundtrips", "setup_seconds")
+        return Sample(
+            out["rate"], {k: out[k] for k in keep} | cpu_figures(out["roundtrips"], cpu, s)
+        )
+
+    toolkits = ALL_PYTHON if tls else [*ALL_PYTHON, "c"]
+    return Case(
+        key,
+        "tls" if tls else "echo",
+        "round trips/s",
+        True,
+        toolkits,
+        run,
+        note=f"{conns} connections, one {label} message in flight on each",
+    )
+
+
+# -- http -----------------------------------------------------------------------------------------
+
+_REQS = re.compile(r"Requests/sec:\s*([\d.]+)")
+_ERRS = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
+
+
+def http_case(conns: int = 100) -> Case:
+    """Requests per second from wrk against a keep-alive responder."""
+
+    def wrk(port: int, seconds: int, s: Settings, server: procs.Server) -> str:
+        cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", f"http://127.0.0.1:{port}/"]
+        return procs.run_client(cmd, s.load_cpu, seconds + 30, server=server)
+
+    def run(toolkit: str, s: Settings) -> Sample:
+        # wrk counts whole seconds; its warm-up run is a second long whatever the settings.
+        seconds = max(1, round(s.duration))
+        with procs.Server(server_cmd("http", toolkit), s.server_cpu) as server:
+            if not s.quick:
+                wrk(server.port, 1, s, server)
+            cpu = server.cpu_seconds()
+            out = wrk(server.port, seconds, s, server)
+            cpu = server.cpu_seconds() - cpu
+        found = _REQS.search(out)
+        if not found:
+            raise Failed(f"no Requests/sec in wrk's output: {out[-200:]!r}")
+        rate = float(found.group(1))
+        errors = _ERRS.search(out)
+        if errors and sum(int(n) for n in errors.groups()):
+            raise Failed(f"wrk saw socket errors: {errors.group(0)}")
+        if "Non-2xx" in out:
+            raise Failed("wrk saw non-2xx answers")
+        # wrk's window is its duration (connecting is part of it, and quick)
+        return Sample(rate, cpu_figures(rate * seconds, cpu, Settings(duration=seconds)))
+
+    return Case(
+        f"http {conns} conns",
+        "http",
+        "requests/s",
+        True,
+        ALL_PYTHON,
+        run,
+        note=f"wrk, 1 thread, {conns} keep-alive connections, a 13-byte page",
+        skip="" if shutil.which("wrk") else "wrk is not installed (apt-get install wrk)",
+    )
+
+
+# -- fetch ----------------------------------------------------------------------------------------
+
+
+def fetch_case() -> Case:
+    """Wall time of COUNT concurrent urllib downloads, each answered after the delay.
+
+    The ideal is the delay itself: every download waits at the same time. With 1,000 downloads
+    no Python toolkit gets there, because urllib's own work (building each request, parsing each
+    answer) needs one core for longer than the delay. The ``floor`` row is the attainable bound:
+    the CPU time those downloads cost in plain stdlib, one after another from a server with no
+    delay, or the delay if that is longer. A toolkit at the floor overlaps all the waiting and
+    adds no work of its own.
+    """
+
+    def run(toolkit: str, s: Settings) -> Sample:
+        floor = toolkit == "floor"
+        cmd = [procs.c_tool("delay_server"), "0" if floor else str(s.fetch_delay_ms)]
+        with procs.Server(cmd, s.load_cpu) as server:
+            url = f"http://127.0.0.1:{server.port}/"
+            args = ["threads", url, str(s.fetch_count), "serial"] if floor else None
+            client = procs.python_cmd(
+                "fetch_sync.py", *(args or [toolkit, url, str(s.fetch_count)])
+            )
+            out = procs.run_json(client, s.server_cpu, 120, server=server)
+        if out["errors"]:
+            raise Failed(f"{out['errors']} download(s) failed, first: {out.get('first_error')}")
+        delay = s.fetch_delay_ms / 1000
+        seconds = max(delay, out["cpu_seconds"]) if floor else out["seconds"]
+        extra = {"ideal_ms": s.fetch_delay_ms, "cpu_ms": out["cpu_seconds"] * 1000}
+        return Sample(seconds * 1000, extra)
+
+    return Case(
+        "fetch",
+        "fetch",
+        "ms (wall)",
+        False,
+        [*SYNC, "floor"],
+        run,
+        note="",  # set by build_cases(), which knows the count and the delay
+    )
+
+
+# -- memory ---------------------------------------------------------------------------------------
+
+
+def memory_case() -> Case:
+    """Resident memory per idle connection: N open connections, each held by a parked handler."""
+
+    def run(toolkit: str, s: Settings) -> Sample:
+        conns = s.memory_conns
+        with procs.Server(server_cmd("echo", toolkit), s.server_cpu) as server:
+            before = server.rss()
+            holder = procs.hold_connections(server.port, conns, s.load_cpu, 60 + conns / 100)
+            try:
+                server.check_alive()
+                after = server.rss()
+            finally:
+                procs.release(holder)
+        per_conn = (after - before) / conns
+        return Sample(per_conn, {"conns": conns, "rss_before": before, "rss_after": after})
+
+    return Case(
+        "memory",
+        "memory",
+        "bytes/conn",
+        False,
+        [*ALL_PYTHON, "c"],
+        run,
+        note="",  # set by build_cases()
+    )
+
+
+# -- micro ----------------------------------------------------------------------------------------
+
+
+def micro_cases() -> list[Case]:
+    """bench/micro.py's workloads, each a case of its own, run through micro.measure().
+
+    Whatever workloads micro.py grows are picked up here without changes.
+    """
+    import micro  # bench/ is on sys.path: run.py lives there
+
+    cases = []
+    for name in micro.WORKLOADS:
+
+        def run(toolkit: str, s: Settings, name: str = name) -> Sample:
+            # micro.py runs the workload in a child; pin it like a server.
+            with procs.pinned_here(s.server_cpu):
+                try:
+                    rate = micro.measure(toolkit, name, s.micro_scale)
+                except RuntimeError as exc:
+                    lines = str(exc).strip().splitlines()
+                    raise Failed(lines[-1] if lines else "failed")
+            return Sample(rate)
+
+        doc = (micro.WORKLOADS[name].__doc__ or "").strip().splitlines()
+        unit = micro.UNITS.get(name, "ops/s")
+        note = doc[0].rstrip(".") if doc else name
+        cases.append(Case(f"micro {name}", "micro", unit, True, GREEN[:2], run, note=note))
+    return cases
+
+
+def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
+    """Every case of the suite, in table order; ``only`` keeps the groups named in it."""
+    cases = [
+        echo_case(100, 64),
+        echo_case(10, 64),
+        echo_case(1000, 64),
+        echo_case(100, 1024),
+        echo_case(100, 65536),
+        http_case(),
+        fetch_case(),
+        *micro_cases(),
+        memory_case(),
+        echo_case(100, 64, tls=True),
+    ]
+    for case in cases:
+        if case.group == "fetch":
+            case.note = (
+                f"{s.fetch_count} downloads, {s.fetch_delay_ms} ms delay each: "
+                f"ideal {s.fetch_delay_ms} ms; floor = their CPU cost in plain stdlib"
+            )
+        elif case.group == "memory":
+            case.note = f"{s.memory_conns:,} idle connections, each held by its handler"
+    if only:
+        cases = [c for c in cases if c.group in only or c.key in only]
+    return cases
