@@ -92,14 +92,26 @@ def select(
             return result
 
 
-class poll:
-    """Cooperative :func:`select.poll` object: ``register``/``modify``/``unregister``/``poll``."""
+def poll() -> _PollObject:
+    """Cooperative :func:`select.poll`: a polling object whose ``poll()`` waits on the hub."""
+    if _poll is None:
+        raise OSError("poll() is not available on this platform")
+    obj = object.__new__(_PollObject)
+    obj._poll = _poll()
+    obj._fds = {}
+    return obj
 
-    def __init__(self) -> None:
-        if _poll is None:
-            raise OSError("poll() is not available on this platform")
-        self._poll = _poll()
-        self._fds: dict[int, int] = {}
+
+class _PollObject:
+    """Cooperative poll object: ``register``/``modify``/``unregister``/``poll``.
+
+    Like the stdlib's, only :func:`poll` makes one; calling the type raises TypeError.
+    """
+
+    __slots__ = ("_fds", "_poll")
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> _PollObject:
+        raise TypeError(f"cannot create '{__name__}.poll' instances")
 
     def register(self, fd: Any, eventmask: int = _READ_MASK | _WRITE_MASK) -> None:
         """Watch ``fd`` for ``eventmask`` (POLLIN, POLLPRI, POLLOUT by default)."""
@@ -136,6 +148,10 @@ class poll:
             result = self._poll.poll(0)
             if result or not woken:
                 return result
+
+
+# The stdlib's type is named after the function that makes it (select.poll).
+_PollObject.__name__ = _PollObject.__qualname__ = "poll"
 
 
 def _poll_timeout_ms(timeout: Any) -> float | None:

@@ -207,7 +207,9 @@ class socket(_original_socket):
     # fd's ``readable`` flag (see FdState): a short read or EAGAIN marks the buffer drained, so
     # the next call waits for an edge instead of paying for a system call and an exception that
     # would only say "nothing yet". Only plain reads (no flags: MSG_PEEK leaves data behind) of
-    # stream sockets count, and EOF never does (no edge follows it).
+    # stream sockets count, and EOF never does (no edge follows it). A short read after the hub
+    # saw a hang-up leaves the flag set: the EOF or error behind the last bytes raises no new edge
+    # (FdState.hung_up).
 
     def recv(self, *args: Any) -> bytes:
         """Cooperative :meth:`socket.socket.recv`."""
@@ -222,11 +224,12 @@ class socket(_original_socket):
                     st.readable = False
             else:
                 if st is not None and len(args) == 1 and 0 < len(data) < args[0]:
-                    st.readable = self._type != _SOCK_STREAM
+                    st.readable = st.hung_up or self._type != _SOCK_STREAM
                 return data
         data = self._retry(False, _c_recv, args)
         if len(args) == 1 and 0 < len(data) < args[0]:
-            self._st.readable = self._type != _SOCK_STREAM
+            st = self._st
+            st.readable = st.hung_up or self._type != _SOCK_STREAM
         return data
 
     def recv_into(self, *args: Any, **kwargs: Any) -> int:
@@ -254,7 +257,7 @@ class socket(_original_socket):
     def _note_short_read(self, st: Any, n: int, args: tuple[Any, ...]) -> None:
         asked = args[1] if len(args) == 2 and args[1] else memoryview(args[0]).nbytes
         if n < asked:
-            st.readable = self._type != _SOCK_STREAM
+            st.readable = st.hung_up or self._type != _SOCK_STREAM
 
     def recvfrom(self, *args: Any) -> tuple[bytes, Any]:
         """Cooperative :meth:`socket.socket.recvfrom`."""
@@ -455,8 +458,9 @@ class socket(_original_socket):
     def shutdown(self, how: int) -> None:
         """Like :meth:`socket.socket.shutdown`; reads after it return at once (EOF)."""
         _c_shutdown(self, how)
-        if self._st is not None:
-            self._st.readable = True
+        st = self._st
+        if st is not None:
+            st.readable = st.hung_up = True
 
     def _forget_fd(self) -> None:
         """Tell this thread's hub the fd is going away: its waiters get EBADF, epoll forgets it.

@@ -7,6 +7,7 @@ import errno
 import gc
 import os
 import socket as stdlib_socket
+import struct
 
 import pytest
 
@@ -746,3 +747,45 @@ def test_readable_flag_with_the_fallback_poller(monkeypatch):
             hub.sleep(0.1)  # no interest registered meanwhile: no event at all
             g.join()
             assert a.recv(100) == b"second"
+
+
+@pytest.mark.parametrize("how", ["fin", "rst"])
+@pytest.mark.parametrize("call", ["recv", "recv_into", "readline"])
+def test_end_of_stream_announced_with_the_last_bytes(pair, how, call):
+    # The reader waits; the last bytes and the peer's FIN (or RST) then arrive before the hub
+    # polls, so one edge announces both. A short read takes the bytes and must not make the
+    # next read wait for an edge that will never come (conformance: test_urllib2_localnet).
+    a, b = pair
+    a.settimeout(5)
+    buf = bytearray(100)
+    reader = a.makefile("rb") if call == "readline" else None
+
+    def read():
+        if call == "recv":
+            return a.recv(100)
+        if call == "recv_into":
+            return bytes(buf[: a.recv_into(buf)])
+        return reader.readline()
+
+    got = []
+
+    def consume():
+        got.append(read())
+        try:
+            got.append(read())
+        except ConnectionResetError:
+            got.append("reset")
+
+    g = hub.spawn(consume)
+    hub.sleep(0.05)  # consume waits in its first read
+    b.sendall(b"last\n")
+    if how == "rst":
+        b.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        b.close()
+    else:
+        b.shutdown(socket.SHUT_WR)
+    g.get(timeout=10)
+    if reader is not None:
+        reader.close()
+    assert got[0] == b"last\n"
+    assert got[1] in ((b"",) if how == "fin" else (b"", "reset"))

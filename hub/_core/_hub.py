@@ -479,14 +479,18 @@ class Hub(greenlet):
     def _poll_and_dispatch(
         self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
     ) -> int:
-        events = self._poller.poll(timeout)
+        poller = self._poller
+        events = poller.poll(timeout)
         append = self._ready.append
+        hangup_events = poller.HANGUP_EVENTS
         for fd, ev in events:
             st = fds.get(fd)
             if st is None:
                 continue
             if ev & read_events:
                 st.readable = True
+                if ev & hangup_events:
+                    st.hung_up = True
                 w = st.reader
                 if w is not None:
                     st.reader = None

@@ -79,9 +79,15 @@ class FdState:
     waits. A reader that finds it False waits first instead of trying a call that would fail:
     since the buffer was empty when it was set, any data that came later raised an edge, which
     either already set the flag again or is queued in the kernel and will wake the waiter.
+
+    ``hung_up`` makes that reasoning hold for the end of a stream too. EOF and socket errors are
+    not bytes: a short read returns the last bytes and leaves the EOF (or error) behind, and the
+    edge that announced it may be the very one that woke the reader. No edge follows, so a reader
+    that waited now would wait for ever. Once the hub has seen a hang-up or error event on the fd
+    it sets ``hung_up``, and a short read then leaves ``readable`` True.
     """
 
-    __slots__ = ("fd", "hub", "mask", "pollable", "readable", "reader", "writer")
+    __slots__ = ("fd", "hub", "hung_up", "mask", "pollable", "readable", "reader", "writer")
 
     def __init__(self, hub: Any, fd: int) -> None:
         self.hub = hub
@@ -90,6 +96,7 @@ class FdState:
         self.writer: Any = None
         self.pollable = True
         self.readable = True  # unknown: try first
+        self.hung_up = False  # the peer closed or the fd has an error (edge-triggered poller)
         self.mask = 0  # the interest currently registered (level-triggered poller only)
 
     def __repr__(self) -> str:
@@ -128,6 +135,7 @@ class EpollPoller:
     level_triggered = False
     READ_EVENTS = select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
     WRITE_EVENTS = select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR
+    HANGUP_EVENTS = select.EPOLLHUP | select.EPOLLERR | select.EPOLLRDHUP
     _MASK = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
 
     def __init__(self) -> None:
@@ -164,6 +172,7 @@ class SelectorPoller:
     level_triggered = True
     READ_EVENTS = selectors.EVENT_READ
     WRITE_EVENTS = selectors.EVENT_WRITE
+    HANGUP_EVENTS = 0  # level-triggered: a pending EOF is reported again at every poll
 
     def __init__(self) -> None:
         self._sel = _DefaultSelector()
