@@ -189,3 +189,23 @@ def test_no_lost_wakeup_with_racing_threads():
     for w in workers:
         w.join()
     assert count[0] == threads * calls and done.dead
+
+
+def test_idle_workers_exit_and_come_back():
+    import _thread
+
+    pool = ThreadPool(3, idle_timeout=0.05)
+    before = _thread._count()
+    assert sorted(pool.spawn(lambda i=i: (time.sleep(0.01), i)[1]).get() for i in range(3)) == [
+        0,
+        1,
+        2,
+    ]
+    deadline = time.monotonic() + 10
+    while pool.size and time.monotonic() < deadline:
+        hub.sleep(0.02)
+    assert pool.size == 0
+    while _thread._count() > before and time.monotonic() < deadline:
+        hub.sleep(0.02)
+    assert _thread._count() == before
+    assert pool.apply(lambda: "again") == "again"  # a new worker starts on demand
