@@ -100,6 +100,12 @@ def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
 
 def getnameinfo(sockaddr: tuple[Any, ...], flags: int) -> tuple[str, str]:
     """Cooperative :func:`socket.getnameinfo`."""
+    if not isinstance(sockaddr, tuple):
+        # The stdlib's error, raised here rather than in a worker thread. The traceback keeps
+        # this frame alive: drop the caller's object from it first, as the C function holds no
+        # reference once it has failed.
+        del sockaddr
+        raise TypeError("getnameinfo() argument 1 must be a tuple")
     if isinstance(flags, int) and flags & _NUMERIC_NAMEINFO == _NUMERIC_NAMEINFO:
         return _getnameinfo(sockaddr, flags)
     return _in_thread(_getnameinfo, sockaddr, flags)

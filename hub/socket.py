@@ -92,6 +92,26 @@ _c_recvmsg = getattr(_c, "recvmsg", None)
 _c_recvmsg_into = getattr(_c, "recvmsg_into", None)
 _c_sendmsg = getattr(_c, "sendmsg", None)
 _c_sendmsg_afalg = getattr(_c, "sendmsg_afalg", None)
+_c_setblocking = _c.setblocking
+
+# Where each call takes its flags: a call given MSG_DONTWAIT never waits, whatever the timeout.
+# (sendto's flags come second only in its three-argument form; the type check sorts that out.)
+_DONTWAIT = getattr(_stdlib_socket, "MSG_DONTWAIT", 0)
+_FLAGS_AT = {
+    fn: at
+    for fn, at in (
+        (_c_recv, 1),
+        (_c_recv_into, 2),
+        (_c_recvfrom, 1),
+        (_c_recvfrom_into, 2),
+        (_c_recvmsg, 2),
+        (_c_recvmsg_into, 2),
+        (_c_send, 1),
+        (_c_sendto, 1),
+        (_c_sendmsg, 2),
+    )
+    if fn is not None
+}
 _INET = (_socket.AF_INET, getattr(_socket, "AF_INET6", _socket.AF_INET))
 _CONNECT_PENDING = {_errno.EINPROGRESS, _errno.EALREADY, _errno.EWOULDBLOCK, _errno.EAGAIN}
 
@@ -130,6 +150,7 @@ class socket(_original_socket):
 
     def setblocking(self, flag: bool) -> None:
         """``setblocking(True)`` is ``settimeout(None)``; False is ``settimeout(0.0)``."""
+        _c_setblocking(self, False)  # the stdlib's errors for a closed or invalid fd
         self._timeout = None if flag else 0.0
 
     def getblocking(self) -> bool:
@@ -181,6 +202,9 @@ class socket(_original_socket):
         timeout = self._timeout
         if timeout == 0.0:
             raise BlockingIOError(_errno.EAGAIN, "Resource temporarily unavailable")
+        at = _FLAGS_AT.get(fn)
+        if at is not None and len(args) > at and isinstance(args[at], int) and args[at] & _DONTWAIT:
+            return fn(self, *args)  # MSG_DONTWAIT: one try, EAGAIN raised as the stdlib does
         hub, st = self._fd_state()
         wait_fd = hub.wait_fd
         if timeout is None:
@@ -485,7 +509,10 @@ class socket(_original_socket):
         implies, since its new owner will not wait on the hub."""
         self._forget_fd()
         if self._timeout is None and _c.fileno(self) >= 0:
-            _c_settimeout(self, None)
+            try:
+                _c_settimeout(self, None)
+            except OSError:
+                pass  # the fd was closed behind the socket's back: detach() never fails
         return super().detach()
 
     # -- sendfile: the stdlib's sendfile() calls _sendfile_use_sendfile / _use_send above -------

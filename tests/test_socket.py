@@ -789,3 +789,44 @@ def test_end_of_stream_announced_with_the_last_bytes(pair, how, call):
         reader.close()
     assert got[0] == b"last\n"
     assert got[1] in ((b"",) if how == "fin" else (b"", "reset"))
+
+
+def test_msg_dontwait_never_waits(pair):
+    a, b = pair
+    a.settimeout(None)
+    with pytest.raises(BlockingIOError):
+        a.recv(10, socket.MSG_DONTWAIT)
+    with pytest.raises(BlockingIOError):  # the readable flag now says "drained": still one try
+        a.recv(10, socket.MSG_DONTWAIT)
+    with pytest.raises(BlockingIOError):
+        a.recv_into(bytearray(10), 10, socket.MSG_DONTWAIT)
+    b.sendall(b"x")
+    hub.wait_read(a, timeout=5)
+    assert a.recv(10, socket.MSG_DONTWAIT) == b"x"
+    b.setblocking(True)
+    with pytest.raises(BlockingIOError):
+        while True:  # fill the send buffer; MSG_DONTWAIT reports the full buffer at once
+            b.send(b"x" * 65536, socket.MSG_DONTWAIT)
+
+
+def test_setblocking_on_a_closed_fd_raises():
+    s = socket.socket()
+    os.close(s.fileno())
+    try:
+        with pytest.raises(OSError):
+            s.setblocking(False)
+    finally:
+        s.detach()
+
+
+def test_getnameinfo_type_error_keeps_no_reference():
+    import sys
+
+    name = "not-a-tuple-" + str(os.getpid())
+    before = sys.getrefcount(name)
+    try:
+        socket.getnameinfo(name, 0)
+    except TypeError:
+        assert sys.getrefcount(name) == before
+    else:
+        pytest.fail("no TypeError")
