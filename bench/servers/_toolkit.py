@@ -6,10 +6,10 @@ user puts ``patch_all()`` at the top of a program. For the green toolkits ``spaw
 greenlet (the toolkit's own ``spawn``); for ``threads`` it starts an OS thread, so the same
 source is also the classic thread-per-connection program.
 
-A toolkit whose ``patch_all()`` leaves ``socket.socket`` (or, for a TLS server, ``ssl.SSLContext``)
-alone would block the whole process in its first ``accept()`` (or handshake); such a run is
-refused up front with a line on stderr starting ``unsupported:``, which the harness reports as a
-skip instead of waiting for a timeout.
+A toolkit whose ``patch_all()`` leaves ``socket.socket`` (or, for a TLS server, the socket class
+``ssl.SSLContext`` makes) alone would block the whole process in its first ``accept()`` (or
+handshake); such a run is refused up front with a line on stderr starting ``unsupported:``,
+which the harness reports as a skip instead of waiting for a timeout.
 """
 
 from __future__ import annotations
@@ -38,7 +38,13 @@ def _threads() -> tuple[Spawn, JoinAll]:
 
 
 # What a green toolkit must have replaced, by the module the program needs cooperative.
-_PATCHED = {"socket": ("socket", "socket"), "ssl": ("ssl", "SSLContext")}
+# What must come from elsewhere than the stdlib module after patching (any one of the names). For
+# ssl: gevent and eventlet replace SSLContext; greenpatch sets the stdlib SSLContext's
+# sslsocket_class, the class its wrap_socket() makes.
+_PATCHED = {
+    "socket": ("socket", ("socket",)),
+    "ssl": ("ssl", ("SSLContext", "SSLContext.sslsocket_class")),
+}
 
 
 def use(name: str, needs: tuple[str, ...] = ("socket",)) -> tuple[Spawn, JoinAll]:
@@ -76,16 +82,23 @@ def use(name: str, needs: tuple[str, ...] = ("socket",)) -> tuple[Spawn, JoinAll
     else:
         raise SystemExit(f"unknown toolkit {name!r}")
 
-    import importlib
-
     for need in needs:
-        module, attr = _PATCHED[need]
-        if getattr(importlib.import_module(module), attr).__module__ == module:
+        module, attrs = _PATCHED[need]
+        if all(_resolve(module, attr).__module__ == module for attr in attrs):
             print(
-                f"unsupported: {name}'s patch_all() did not replace {module}.{attr} "
+                f"unsupported: {name}'s patch_all() did not replace {module}.{attrs[-1]} "
                 f"(no cooperative {module} module yet)",
                 file=sys.stderr,
                 flush=True,
             )
             raise SystemExit(3)
     return spawn, joinall
+
+
+def _resolve(module: str, dotted: str) -> Any:
+    import importlib
+
+    obj: Any = importlib.import_module(module)
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
