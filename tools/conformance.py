@@ -64,7 +64,7 @@ MODULES = [
     ("test_ssl", False),
 ]
 # Shown beside a module's name: what the numbers mean until the work they measure has landed.
-MODULE_NOTES = {"test_ssl": "ssl: cooperative once the ssl layer lands"}
+MODULE_NOTES: dict[str, str] = {}
 
 # test_socketserver and test_timeout call support.requires("network") at import time although
 # most of their tests use loopback only, so "network" is on by default; the few tests that want
