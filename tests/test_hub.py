@@ -389,3 +389,26 @@ def test_selectors_fallback_poller(poller, monkeypatch):
             with pytest.raises(socket.timeout):
                 hub.wait_read(a, timeout=0.05)
             assert h._fds[a.fileno()].mask == 0
+
+
+def test_fork_child_waits_on_fds_it_opens_after_the_fork():
+    # The hub's loop was running in the parent when it forked, and the child's loop resumes
+    # where it stood: events for fds first registered in the child must still reach their
+    # waiters (socketserver.ForkingMixIn's handlers wait on the request socket like this).
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork")
+    hub.sleep(0.001)  # the loop is running
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            c, d = socket.socketpair()
+            hub.spawn(lambda: (hub.sleep(0.02), d.send(b"x")))
+            hub.wait_read(c, timeout=5)  # waits first: nothing has been sent yet
+            code = 0 if c.recv(1) == b"x" else 2
+        except BaseException:
+            code = 3
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -588,14 +588,16 @@ class Hub(greenlet):
 
     def _reinit_after_fork(self) -> None:
         # The child shares the parent's epoll instance and eventfd: replace both, and register
-        # again the fds we still know about.
-        old_fds = self._fds
+        # again the fds we still know about. The fd table is emptied in place, never replaced:
+        # the loop that was running when the parent forked holds it in a local variable, and
+        # would otherwise dispatch the child's events against a dead copy and lose them.
+        old_fds = dict(self._fds)
         try:
             self._poller.close()
         except OSError:
             pass
         self._wakeup.close()
-        self._fds = {}
+        self._fds.clear()
         self._setup_io()
         for fd, st in old_fds.items():
             if st is self._wakeup_st or fd == self._wakeup_st.fd:
