@@ -35,7 +35,12 @@ def wait_until_blocked(pid: int) -> None:
 def run_script(
     body: str, send_sigint: bool = True, when_blocked: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    script = f"import sys\nsys.path.insert(0, {ROOT!r})\n" + textwrap.dedent(body)
+    # Python leaves SIGINT alone when it starts with it ignored, as a job started in the
+    # background by a non-interactive shell does (nohup ... &): install the usual handler.
+    script = (
+        f"import signal, sys\nsys.path.insert(0, {ROOT!r})\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n" + textwrap.dedent(body)
+    )
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
         stdout=subprocess.PIPE,
