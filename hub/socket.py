@@ -94,7 +94,7 @@ _c_sendmsg = getattr(_c, "sendmsg", None)
 _c_sendmsg_afalg = getattr(_c, "sendmsg_afalg", None)
 _c_setblocking = _c.setblocking
 
-# Where each call takes its flags: a call given MSG_DONTWAIT never waits, whatever the timeout.
+# Where each call takes its flags: in blocking mode a call given MSG_DONTWAIT never waits.
 # (sendto's flags come second only in its three-argument form; the type check sorts that out.)
 _DONTWAIT = getattr(_stdlib_socket, "MSG_DONTWAIT", 0)
 _FLAGS_AT = {
@@ -202,9 +202,17 @@ class socket(_original_socket):
         timeout = self._timeout
         if timeout == 0.0:
             raise BlockingIOError(_errno.EAGAIN, "Resource temporarily unavailable")
-        at = _FLAGS_AT.get(fn)
-        if at is not None and len(args) > at and isinstance(args[at], int) and args[at] & _DONTWAIT:
-            return fn(self, *args)  # MSG_DONTWAIT: one try, EAGAIN raised as the stdlib does
+        if timeout is None:
+            # MSG_DONTWAIT in blocking mode: one try, EAGAIN raised, as the stdlib does. (With a
+            # timeout the stdlib waits for readiness first, as the loop below does.)
+            at = _FLAGS_AT.get(fn)
+            if (
+                at is not None
+                and len(args) > at
+                and isinstance(args[at], int)
+                and args[at] & _DONTWAIT
+            ):
+                return fn(self, *args)
         hub, st = self._fd_state()
         wait_fd = hub.wait_fd
         if timeout is None:
@@ -342,8 +350,8 @@ class socket(_original_socket):
                     sent += _c_send(self, octets[sent:], flags)
                     continue
                 except BlockingIOError:
-                    if timeout == 0.0:
-                        raise
+                    if timeout == 0.0 or (timeout is None and flags & _DONTWAIT):
+                        raise  # MSG_DONTWAIT in blocking mode: the stdlib does not wait either
                 remaining = None if deadline is None else deadline - clock()
                 if remaining is not None and remaining <= 0:
                     raise _timed_out()

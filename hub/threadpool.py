@@ -181,11 +181,9 @@ class ThreadPool:
                 self._workers += 1
         self._jobs.put((fn, args, kwargs, result))
         if start_worker:
-            _count_pool_thread(+1)
             try:
                 _thread.start_new_thread(self._worker, ())
             except BaseException:
-                _count_pool_thread(-1)
                 with self._lock:
                     self._workers -= 1
                 raise
@@ -201,6 +199,9 @@ class ThreadPool:
         return self.spawn(fn, *args, **(kwargs or {})).get()
 
     def _worker(self) -> None:
+        # Counted from inside the thread: a hub deciding whether another thread could still
+        # wake it compares this count with the threads alive, and this one is alive only now.
+        _count_pool_thread(+1)
         jobs = self._jobs
         idle_timeout = self.idle_timeout
         try:

@@ -807,6 +807,20 @@ def test_msg_dontwait_never_waits(pair):
     with pytest.raises(BlockingIOError):
         while True:  # fill the send buffer; MSG_DONTWAIT reports the full buffer at once
             b.send(b"x" * 65536, socket.MSG_DONTWAIT)
+    with pytest.raises(BlockingIOError):
+        b.sendall(b"x" * 65536, socket.MSG_DONTWAIT)
+
+
+def test_msg_dontwait_with_a_timeout_waits_like_the_stdlib(pair):
+    # With a timeout the stdlib waits for readiness first, MSG_DONTWAIT or not.
+    a, b = pair
+    a.settimeout(0.05)
+    with pytest.raises(TimeoutError):
+        a.recv(10, socket.MSG_DONTWAIT)
+    a.settimeout(5)
+    g = hub.spawn(lambda: (hub.sleep(0.02), b.sendall(b"late")))
+    assert a.recv(10, socket.MSG_DONTWAIT) == b"late"
+    g.join()
 
 
 def test_setblocking_on_a_closed_fd_raises():
