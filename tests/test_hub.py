@@ -412,3 +412,24 @@ def test_fork_child_waits_on_fds_it_opens_after_the_fork():
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_fork_child_ends_the_state_of_an_fd_closed_behind_the_hubs_back():
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork")
+    a, b = socket.socketpair()
+    fd = a.detach()
+    h = hub.get_hub()
+    st = h.fd_state(fd)  # registered, then closed without telling the hub
+    os.close(fd)
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 1
+        try:
+            code = 0 if (fd not in h._fds and st.fd == -1) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    h._fds.pop(fd, None)
+    b.close()

@@ -605,6 +605,10 @@ class Hub(greenlet):
             try:
                 st.pollable = self._poller.add(fd)
             except OSError:
+                # The fd was closed behind the hub's back before the fork (EBADF): end its state
+                # as notify_closing would, so its waiters get EBADF and its owner a fresh one.
+                self._fds[fd] = st
+                self.notify_closing(fd)
                 continue
             self._fds[fd] = st
             if self._level_triggered:
