@@ -207,5 +207,5 @@ def test_idle_workers_exit_and_come_back():
     assert pool.size == 0
     while _thread._count() > before and time.monotonic() < deadline:
         hub.sleep(0.02)
-    assert _thread._count() == before
+    assert _thread._count() <= before  # other pools' idle workers may have left meanwhile
     assert pool.apply(lambda: "again") == "again"  # a new worker starts on demand
