@@ -202,7 +202,7 @@ class socket(_original_socket):
         timeout = self._timeout
         if timeout == 0.0:
             raise BlockingIOError(_errno.EAGAIN, "Resource temporarily unavailable")
-        if timeout is None:
+        if timeout is None and len(args) > 1:
             # MSG_DONTWAIT in blocking mode: one try, EAGAIN raised, as the stdlib does. (With a
             # timeout the stdlib waits for readiness first, as the loop below does.)
             at = _FLAGS_AT.get(fn)
