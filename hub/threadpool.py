@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import PENDING, TIMEOUT, Hub, get_hub
+from ._core import PENDING, TIMEOUT, Hub, get_hub, get_hub_if_exists
 from ._core._hub import pool_threads
 from ._timeout import Timeout
 
@@ -32,6 +32,10 @@ __all__ = ["ThreadPool", "ThreadResult"]
 _T = TypeVar("_T")
 _NOT_DONE: Any = object()
 _STOP: Any = object()
+_LOST_IN_FORK = (
+    "the process forked while this thread-pool job was pending; the child has no worker "
+    "threads, so its outcome is unknown here"
+)
 _pools: weakref.WeakSet[ThreadPool] = weakref.WeakSet()
 _count_lock = _thread.allocate_lock()
 
@@ -108,7 +112,11 @@ class ThreadResult(Generic[_T]):
         self._links = [c for c in self._links if c != callback]
 
     def _deliver(self, value: Any, exc: BaseException | None) -> None:
-        # Runs in the hub (queued by run_threadsafe from the worker thread).
+        # Runs in the hub (queued by run_threadsafe from the worker thread). A second delivery
+        # (the failure a forked child queues for a job whose real outcome was also queued) is
+        # ignored.
+        if self._exception is not _NOT_DONE:
+            return
         self.value = value
         self._exception = exc
         self._hub.keepalive -= 1
@@ -162,6 +170,8 @@ class ThreadPool:
         self._lock = _thread.allocate_lock()
         self._workers = 0
         self._unfinished = 0  # jobs submitted and not yet done
+        # Their results, so that a child process can fail them (see _reset_after_fork).
+        self._pending: set[ThreadResult[Any]] = set()
         _pools.add(self)
 
     @property
@@ -176,6 +186,7 @@ class ThreadPool:
         hub.keepalive += 1
         with self._lock:
             self._unfinished += 1
+            self._pending.add(result)
             start_worker = self._unfinished > self._workers and self._workers < self.maxsize
             if start_worker:
                 self._workers += 1
@@ -234,6 +245,9 @@ class ThreadPool:
                 with self._lock:
                     self._unfinished -= 1
                 result._hub.run_threadsafe(result._deliver, *outcome)
+                # Only now: a fork in between leaves the child both the queued delivery and
+                # the pending entry, never neither (see _reset_after_fork).
+                self._pending.discard(result)
                 outcome = result = None  # type: ignore[assignment]
         except BaseException:
             with self._lock:
@@ -242,10 +256,19 @@ class ThreadPool:
             raise
 
     def _reset_after_fork(self) -> None:
-        # The child has none of the parent's threads.
+        # The child has none of the parent's threads, so the jobs they were running or would
+        # have run never finish here. Running them again could repeat their effects (the parent
+        # still runs them), so their results fail instead, which also releases the hub's
+        # keepalive: a greenlet waiting on one gets an error, not a hang or a false LoopExit.
+        pending, self._pending = self._pending, set()
         self._jobs = SimpleQueue()
         self._lock = _thread.allocate_lock()
         self._workers = self._unfinished = 0
+        if self.hub is not get_hub_if_exists():
+            return  # the hub of a thread that does not exist in the child
+        for result in pending:
+            # Queued behind any delivery a worker made just before the fork, which wins.
+            self.hub.run_threadsafe(result._deliver, None, RuntimeError(_LOST_IN_FORK))
 
     def __repr__(self) -> str:
         return f"<ThreadPool at {id(self):#x} maxsize={self.maxsize} workers={self._workers}>"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket as stdlib_socket
 import threading
 import time
@@ -12,6 +13,8 @@ import hub
 from hub import socket
 from hub._core import get_hub
 from hub.threadpool import ThreadPool
+
+_thread_sleep = time.sleep  # the stdlib's, even if a test patched the module
 
 
 def test_numeric_lookups_need_no_thread():
@@ -209,3 +212,58 @@ def test_idle_workers_exit_and_come_back():
         hub.sleep(0.02)
     assert _thread._count() <= before  # other pools' idle workers may have left meanwhile
     assert pool.apply(lambda: "again") == "again"  # a new worker starts on demand
+
+
+def _in_child(check) -> int:
+    """Fork; run ``check()`` in the child, whose exit code is its return value."""
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            code = check()
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_fork_fails_jobs_in_flight_in_the_child():
+    # The child has no worker threads: a job running (or queued) at the fork never finishes
+    # there. Waiting on it must fail clearly, and leave nothing keeping the child's hub alive.
+    pool = ThreadPool(1)
+    release = threading.Event()
+    running = pool.spawn(release.wait, 10)
+    queued = pool.spawn(lambda: 42)
+
+    def check() -> int:
+        for result in (running, queued):
+            with pytest.raises(RuntimeError, match="forked"):
+                result.get(timeout=5)
+        return 0 if get_hub().keepalive == 0 else 2
+
+    try:
+        assert _in_child(check) == 0
+    finally:
+        release.set()
+    assert running.get(timeout=10) is True  # the parent's jobs are untouched
+    assert queued.get(timeout=10) == 42
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
+def test_fork_child_keeps_an_outcome_delivered_just_before():
+    # The worker finished and queued the delivery, the hub had not run it yet: the child has
+    # the real outcome, not the failure.
+    pool = ThreadPool(1)
+    h = get_hub()
+    result = pool.spawn(lambda: 7)
+    deadline = time.monotonic() + 10
+    while result in pool._pending and time.monotonic() < deadline:
+        _thread_sleep(0.001)  # blocks the thread, so the hub cannot take the delivery
+    assert h._threadsafe, "the delivery should be queued, not yet run"
+
+    def check() -> int:
+        return 0 if result.get(timeout=5) == 7 else 2
+
+    assert _in_child(check) == 0
+    assert result.get(timeout=5) == 7

@@ -697,8 +697,11 @@ def _after_fork_in_child() -> None:
     if hub is not None:
         hub.thread_ident = _thread.get_ident()
         hub._reinit_after_fork()
-        hub._wake_pending = False
-        hub._threadsafe.clear()
+        # Calls other threads queued before the fork still run in the child: what they report
+        # (a thread-pool job's outcome, say) happened before the fork, so it holds here too.
+        hub._wake_pending = bool(hub._threadsafe)
+        if hub._wake_pending:
+            hub._wakeup.wake()
     pool_threads[0] = 0
 
 
