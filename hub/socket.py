@@ -29,6 +29,7 @@ import io as _io
 import os as _os
 import socket as _stdlib_socket
 import sys as _sys
+from collections.abc import Iterator as _Iterator
 from socket import *
 from typing import Any
 
@@ -112,6 +113,17 @@ _FLAGS_AT = {
     )
     if fn is not None
 }
+
+
+def _reiterable(arg: Any) -> Any:
+    """``arg``, or a list of its items if it is a one-shot iterator (a generator, say).
+
+    A call that fails with EAGAIN is made again after the wait, and the C function would then
+    find a generator of buffers already used up. The stdlib's blocking call consumes it once.
+    """
+    return list(arg) if isinstance(arg, _Iterator) else arg
+
+
 _INET = (_socket.AF_INET, getattr(_socket, "AF_INET6", _socket.AF_INET))
 _CONNECT_PENDING = {_errno.EINPROGRESS, _errno.EALREADY, _errno.EWOULDBLOCK, _errno.EAGAIN}
 
@@ -309,6 +321,8 @@ class socket(_original_socket):
 
         def recvmsg_into(self, *args: Any) -> tuple[int, list[Any], int, Any]:
             """Cooperative :meth:`socket.socket.recvmsg_into`."""
+            if args:
+                args = (_reiterable(args[0]), *args[1:])
             return self._call(False, _c_recvmsg_into, args)
 
     # -- writing ------------------------------------------------------------------------------
@@ -370,12 +384,18 @@ class socket(_original_socket):
             """Cooperative :meth:`socket.socket.sendmsg`."""
             if len(args) >= 4 and args[3] is not None:
                 args = (*args[:3], self._resolve(args[3]), *args[4:])
+            if args:
+                args = (*[_reiterable(a) for a in args[:2]], *args[2:])
             return self._call(True, _c_sendmsg, args)
 
     if _c_sendmsg_afalg is not None:
 
         def sendmsg_afalg(self, *args: Any, **kwargs: Any) -> int:
             """Cooperative :meth:`socket.socket.sendmsg_afalg`."""
+            if args:
+                args = (_reiterable(args[0]), *args[1:])
+            if "msg" in kwargs:
+                kwargs["msg"] = _reiterable(kwargs["msg"])
             return self._call(True, lambda s: _c_sendmsg_afalg(s, *args, **kwargs), ())
 
     def _sendfile_use_sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:

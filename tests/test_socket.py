@@ -844,3 +844,38 @@ def test_getnameinfo_type_error_keeps_no_reference():
         assert sys.getrefcount(name) == before
     else:
         pytest.fail("no TypeError")
+
+
+@pytest.mark.skipif(not hasattr(stdlib_socket.socket, "recvmsg_into"), reason="no recvmsg_into")
+def test_recvmsg_into_a_generator_of_buffers_survives_a_wait(pair):
+    # The first try fails with EAGAIN: the retry after the wait must still have the buffers.
+    a, b = pair
+    buf = bytearray(8)
+    hub.spawn(lambda: (hub.sleep(0.01), a.sendall(b"payload")))
+    nbytes, _, _, _ = b.recvmsg_into(x for x in [memoryview(buf)])
+    assert (nbytes, bytes(buf[:nbytes])) == (7, b"payload")
+
+
+@pytest.mark.skipif(not hasattr(stdlib_socket.socket, "sendmsg"), reason="no sendmsg")
+def test_sendmsg_a_generator_of_buffers_survives_a_wait(pair):
+    a, b = pair
+    fill_send_buffer(a)
+    a.setblocking(True)
+    received = bytearray()
+
+    def drain():
+        b.setblocking(False)
+        while True:
+            try:
+                data = b.recv(1 << 20)
+            except BlockingIOError:
+                if received.endswith(b"end"):
+                    return
+                hub.sleep(0.001)
+                continue
+            received.extend(data)
+
+    reader = hub.spawn(drain)
+    sent = a.sendmsg(x for x in [b"the ", b"end"])
+    reader.get(timeout=10)
+    assert sent == 7
