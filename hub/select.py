@@ -16,6 +16,7 @@ becomes readable, which urgent data also causes on Linux.
 from __future__ import annotations
 
 import select as _stdlib_select
+from collections.abc import Iterator as _Iterator
 from select import *
 from typing import Any
 
@@ -75,6 +76,11 @@ def select(
 ) -> tuple[list, list, list]:  # type: ignore[type-arg]
     """Cooperative :func:`select.select`."""
     timeout = _check_timeout(timeout)
+    # The lists are read again after the wait: a one-shot iterator (a generator) would be empty.
+    if type(rlist) is not list or type(wlist) is not list or type(xlist) is not list:
+        rlist, wlist, xlist = [
+            list(x) if isinstance(x, _Iterator) else x for x in (rlist, wlist, xlist)
+        ]
     result = _select(rlist, wlist, xlist, 0)
     if result[0] or result[1] or result[2] or timeout == 0:
         return result

@@ -46,6 +46,14 @@ def test_select_waits_for_data(pair):
     assert no_waiters()
 
 
+def test_select_waits_for_data_given_generators(pair):
+    # The stdlib takes any iterables; ours reads them again after the wait.
+    a, b = pair
+    hub.spawn(lambda: (hub.sleep(0.01), b.send(b"x")))
+    r, w, x = select.select((s for s in [a]), (s for s in []), iter([]), 5)
+    assert (r, w, x) == ([a], [], [])
+
+
 def test_select_with_fd_numbers_and_objects(pair):
     a, b = pair
     b.send(b"x")
