@@ -218,6 +218,7 @@ class Hub(greenlet):
             return True
         # The switching rule, inlined as in suspend() (this is the socket hot path): register,
         # switch to the hub, unregister in finally. One waiter per fd is the common case.
+        # hub.socket.socket.recv spells out the same steps for its blocking wait: keep them alike.
         cur = getcurrent()
         if cur is self:
             raise BlockingSwitchOutError("cannot wait for IO in the hub (from a callback)")
