@@ -175,7 +175,7 @@ class socket(_original_socket):
         except AttributeError:
             hub = _get_hub()
         st = self._st
-        if st is None or st.hub is not hub or st.fd < 0:
+        if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
             st = self._st = hub.fd_state(self.fileno())
         return hub, st
 
@@ -252,11 +252,14 @@ class socket(_original_socket):
         # Named parameters, not *args: forwarding a star-argument tuple costs about 600
         # instructions a call here, and flags=0 is what the C method assumes when given none.
         st = self._st
-        if st is None or st.readable or self._timeout == 0.0:
+        timeout = self._timeout
+        # (``timeout is not None and not timeout`` is ``timeout == 0.0`` without the slow
+        # comparison of None with a float.)
+        if st is None or st.readable or (timeout is not None and not timeout):
             try:
                 data = _c_recv(self, bufsize, flags)
             except BlockingIOError:
-                if self._timeout == 0.0:
+                if timeout == 0.0:
                     raise
                 if st is not None:
                     st.readable = False
@@ -264,20 +267,20 @@ class socket(_original_socket):
                 if st is not None and not flags and 0 < len(data) < bufsize:
                     st.readable = st.hung_up or self._type != _SOCK_STREAM
                 return data
-        if self._timeout is None and not flags:
+        if timeout is None and not flags:
             # Blocking, no flags: the wait of every echoed message. Hub.wait_fd's steps (the
             # switching rule: register, switch to the hub, unregister in finally) are spelled
             # out here, as _retry's are: each Python call they save costs about 1k instructions
-            # on this path. Anything unusual (the hub itself calling, an fd epoll refuses, the
-            # level-triggered poller) takes the general path below.
+            # on this path. Anything unusual (the hub itself calling, an fd epoll refuses or the
+            # level-triggered poller: ``st.edge`` False) takes the general path below.
             cur = _getcurrent()
             try:
                 hub = cur._hub
             except AttributeError:
                 hub = _get_hub()
-            if st is None or st.hub is not hub or st.fd < 0:
+            if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
                 st = self._st = hub.fd_state(self.fileno())
-            if cur is not hub and st.pollable and not hub._level_triggered:
+            if cur is not hub and st.edge:
                 while True:
                     w = [cur, _PENDING]
                     slot = st.reader
@@ -298,7 +301,11 @@ class socket(_original_socket):
                     except BlockingIOError:
                         continue  # a spurious wake-up (see _io): wait for the next edge
                     if 0 < len(data) < bufsize:
-                        st.readable = st.hung_up or self._type != _SOCK_STREAM
+                        # (Two branches: a comparison that feeds a jump is the quick kind.)
+                        if st.hung_up or self._type != _SOCK_STREAM:
+                            st.readable = True
+                        else:
+                            st.readable = False
                     return data
         data = self._retry(False, _c_recv, (bufsize, flags))
         if not flags and 0 < len(data) < bufsize:

@@ -1013,3 +1013,23 @@ def test_blocking_recv_after_the_socket_moved_to_another_thread():
         thread.start()
         thread.join(timeout=10)
         assert results == [b"there"]
+
+
+def test_blocking_recv_registers_again_after_the_hub_forgot_the_fd(pair):
+    # notify_closing (a twin socket object closing, or a fork that could not register the fd
+    # again) ends the FdState the socket caches: its next wait must register the fd afresh.
+    a, b = pair
+    a.settimeout(None)
+    g = hub.spawn(a.recv, 10)
+    hub.sleep(0)
+    old = a._st
+    get_hub().notify_closing(a.fileno())
+    with pytest.raises(OSError) as info:
+        g.get(timeout=10)
+    assert info.value.errno == errno.EBADF
+    assert old.hub is None and old.fd == -1
+    g = hub.spawn(a.recv, 10)
+    hub.sleep(0)
+    b.sendall(b"again")
+    assert g.get(timeout=10) == b"again"
+    assert a._st is not old and a._st.hub is get_hub()
