@@ -749,14 +749,16 @@ def test_readable_flag_with_the_fallback_poller(monkeypatch):
             assert a.recv(100) == b"second"
 
 
+@pytest.mark.parametrize("timeout", [5, None])
 @pytest.mark.parametrize("how", ["fin", "rst"])
 @pytest.mark.parametrize("call", ["recv", "recv_into", "readline"])
-def test_end_of_stream_announced_with_the_last_bytes(pair, how, call):
+def test_end_of_stream_announced_with_the_last_bytes(pair, how, call, timeout):
     # The reader waits; the last bytes and the peer's FIN (or RST) then arrive before the hub
     # polls, so one edge announces both. A short read takes the bytes and must not make the
     # next read wait for an edge that will never come (conformance: test_urllib2_localnet).
+    # Blocking mode (timeout None) takes recv's spelled-out wait, a timeout the general one.
     a, b = pair
-    a.settimeout(5)
+    a.settimeout(timeout)
     buf = bytearray(100)
     reader = a.makefile("rb") if call == "readline" else None
 
@@ -879,3 +881,190 @@ def test_sendmsg_a_generator_of_buffers_survives_a_wait(pair):
     sent = a.sendmsg(x for x in [b"the ", b"end"])
     reader.get(timeout=10)
     assert sent == 7
+
+
+# -- recv's spelled-out wait (blocking mode, no flags): the same outcomes as the general path
+
+
+def test_blocking_recv_waits_and_reads_short_messages(pair):
+    a, b = pair
+    a.settimeout(None)
+    got = []
+    g = hub.spawn(lambda: [got.append(a.recv(100)) for _ in range(3)])
+    for word in (b"one", b"two", b"three"):
+        hub.sleep(0.01)
+        b.sendall(word)
+    g.join(timeout=10)
+    assert got == [b"one", b"two", b"three"]
+    assert registered_waiters() == []
+
+
+def test_blocking_recv_with_zero_flags_is_a_plain_read(pair):
+    a, b = pair
+    a.settimeout(None)
+    g = hub.spawn(lambda: (hub.sleep(0.02), b.sendall(b"zero")))
+    assert a.recv(100, 0) == b"zero"
+    g.join()
+    g = hub.spawn(lambda: (hub.sleep(0.02), b.sendall(b"again")))
+    assert a.recv(100, 0) == b"again"
+    g.join()
+
+
+def test_recv_arguments_match_the_stdlib(pair):
+    a, _ = pair
+    with stdlib_socket.socket() as ref:
+        for call in (lambda s: s.recv(), lambda s: s.recv(bufsize=1), lambda s: s.recv(1, 0, 0)):
+            with pytest.raises(TypeError):
+                call(ref)
+            with pytest.raises(TypeError):
+                call(a)
+    a.settimeout(0.0)
+    with pytest.raises(ValueError):
+        a.recv(-1)
+    with pytest.raises(TypeError):
+        a.recv(1, None)
+
+
+def test_blocking_recv_woken_by_close_gets_ebadf(pair):
+    a, _ = pair
+    a.settimeout(None)
+    errors = []
+
+    def waiter():
+        try:
+            a.recv(10)
+        except OSError as e:
+            errors.append(e.errno)
+
+    gs = [hub.spawn(waiter) for _ in range(3)]  # three waiters: the fd's slot holds a deque
+    hub.sleep(0)
+    a.close()
+    hub.joinall(gs, timeout=10)
+    assert errors == [errno.EBADF] * 3
+    assert registered_waiters() == []
+
+
+def test_blocking_recv_several_waiters_each_get_data(pair):
+    a, b = pair
+    a.settimeout(None)
+    gs = [hub.spawn(a.recv, 1) for _ in range(3)]
+    hub.sleep(0)
+    for _ in range(3):
+        b.sendall(b"x")
+        hub.sleep(0.01)
+    assert [g.get(timeout=10) for g in gs] == [b"x"] * 3
+    assert registered_waiters() == []
+
+
+def test_blocking_recv_killed_unregisters(pair):
+    a, b = pair
+    a.settimeout(None)
+    g = hub.spawn(a.recv, 10)
+    hub.sleep(0)
+    assert registered_waiters() != []
+    g.kill()
+    assert g.dead and registered_waiters() == []
+    b.sendall(b"still there")
+    a.settimeout(5)
+    assert a.recv(100) == b"still there"
+
+
+def test_blocking_recv_resumed_by_a_direct_switch_raises(pair):
+    from hub._core import InvalidSwitchError
+
+    a, _ = pair
+    a.settimeout(None)
+    errors = []
+
+    def body():
+        try:
+            a.recv(10)
+        except InvalidSwitchError as e:
+            errors.append(e)
+
+    g = hub.spawn(body)
+    hub.sleep(0)  # g now waits in recv
+    get_hub().run_callback(g.switch)  # resumed behind the hub's back, not by its fd
+    g.join(timeout=10)
+    assert len(errors) == 1
+    assert registered_waiters() == []
+
+
+def test_blocking_recv_in_a_hub_callback_refuses_to_block(pair):
+    from hub._core import BlockingSwitchOutError
+
+    a, b = pair
+    a.settimeout(None)
+    b.sendall(b"x")
+    hub.wait_read(a, timeout=5)
+    assert a.recv(100) == b"x"  # drained: the next recv would wait
+    errors = []
+
+    def callback():
+        try:
+            a.recv(10)
+        except BlockingSwitchOutError as e:
+            errors.append(e)
+
+    get_hub().run_callback(callback)
+    hub.sleep(0.01)
+    assert len(errors) == 1
+
+
+def test_blocking_recv_with_the_fallback_poller(monkeypatch):
+    monkeypatch.setenv("GREENPATCH_POLLER", "selectors")
+    from hub.testing import fresh_hub
+
+    with fresh_hub():
+        a, b = tcp_pair()
+        with a, b:
+            a.settimeout(None)
+            g = hub.spawn(lambda: [a.recv(100) for _ in range(3)])
+            for word in (b"one", b"two", b"three"):
+                hub.sleep(0.01)
+                b.sendall(word)
+            assert g.get(timeout=10) == [b"one", b"two", b"three"]
+
+
+def test_blocking_recv_after_the_socket_moved_to_another_thread():
+    import threading
+
+    a, b = socket.socketpair()
+    with a, b:
+        g = hub.spawn(a.recv, 10)  # registers a's fd with this thread's hub
+        hub.sleep(0)
+        b.send(b"here")
+        assert g.get(timeout=10) == b"here"
+        results = []
+
+        def thread_main():
+            t = hub.spawn(a.recv, 10)
+            hub.sleep(0)
+            b.send(b"there")
+            results.append(t.get(timeout=10))
+            get_hub().destroy()
+
+        thread = threading.Thread(target=thread_main)
+        thread.start()
+        thread.join(timeout=10)
+        assert results == [b"there"]
+
+
+def test_blocking_recv_registers_again_after_the_hub_forgot_the_fd(pair):
+    # notify_closing (a twin socket object closing, or a fork that could not register the fd
+    # again) ends the FdState the socket caches: its next wait must register the fd afresh.
+    a, b = pair
+    a.settimeout(None)
+    g = hub.spawn(a.recv, 10)
+    hub.sleep(0)
+    old = a._st
+    get_hub().notify_closing(a.fileno())
+    with pytest.raises(OSError) as info:
+        g.get(timeout=10)
+    assert info.value.errno == errno.EBADF
+    assert old.hub is None and old.fd == -1
+    g = hub.spawn(a.recv, 10)
+    hub.sleep(0)
+    b.sendall(b"again")
+    assert g.get(timeout=10) == b"again"
+    assert a._st is not old and a._st.hub is get_hub()

@@ -5,7 +5,7 @@ Everything else in ``hub`` is built on what this package exports and nothing mor
 
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
 from ._hub import Hub, get_hub, get_hub_if_exists, set_hub
-from ._io import FdState
+from ._io import FdState, add_waiter, remove_waiter
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
 
@@ -21,9 +21,11 @@ __all__ = [
     "LoopExit",
     "Throw",
     "Timer",
+    "add_waiter",
     "get_hub",
     "get_hub_if_exists",
     "new_waiter",
+    "remove_waiter",
     "set_hub",
     "wake",
 ]

@@ -206,6 +206,7 @@ class Hub(greenlet):
         except BaseException:
             del self._fds[fd]
             raise
+        st.edge = st.pollable and not self._level_triggered
         return st
 
     def wait_fd(self, st: FdState, write: bool, timeout: float | None = None) -> bool:
@@ -218,6 +219,7 @@ class Hub(greenlet):
             return True
         # The switching rule, inlined as in suspend() (this is the socket hot path): register,
         # switch to the hub, unregister in finally. One waiter per fd is the common case.
+        # hub.socket.socket.recv spells out the same steps for its blocking wait: keep them alike.
         cur = getcurrent()
         if cur is self:
             raise BlockingSwitchOutError("cannot wait for IO in the hub (from a callback)")
@@ -316,6 +318,7 @@ class Hub(greenlet):
             return
         self._poller.remove(fd)
         st.fd = -1
+        st.hub = None  # owners test only this to know their FdState is still good
         for slot in (st.reader, st.writer):
             for w in slot if type(slot) is deque else (slot,):
                 if w is not None and w[1] is PENDING:
@@ -484,9 +487,10 @@ class Hub(greenlet):
         append = self._ready.append
         hangup_events = poller.HANGUP_EVENTS
         for fd, ev in events:
-            st = fds.get(fd)
-            if st is None:
-                continue
+            try:
+                st = fds[fd]  # (a subscript is cheaper than fds.get; misses are rare)
+            except KeyError:
+                continue  # an fd the hub no longer knows: a duplicate's events (see _io)
             if ev & read_events:
                 st.readable = True
                 if ev & hangup_events:
@@ -499,15 +503,14 @@ class Hub(greenlet):
                     elif w[1] is PENDING:
                         w[1] = True
                         append(w)
-            if ev & write_events:
-                w = st.writer
-                if w is not None:
-                    st.writer = None
-                    if type(w) is deque:
-                        _wake_each(w, append)
-                    elif w[1] is PENDING:
-                        w[1] = True
-                        append(w)
+            w = st.writer
+            if w is not None and ev & write_events:  # rarely anybody waits to write
+                st.writer = None
+                if type(w) is deque:
+                    _wake_each(w, append)
+                elif w[1] is PENDING:
+                    w[1] = True
+                    append(w)
         return len(events)
 
     def _on_wakeup(self) -> None:
@@ -604,6 +607,7 @@ class Hub(greenlet):
                 continue
             try:
                 st.pollable = self._poller.add(fd)
+                st.edge = st.pollable and not self._level_triggered
             except OSError:
                 # The fd was closed behind the hub's back before the fork (EBADF): end its state
                 # as notify_closing would, so its waiters get EBADF and its owner a fresh one.

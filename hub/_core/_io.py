@@ -85,9 +85,24 @@ class FdState:
     edge that announced it may be the very one that woke the reader. No edge follows, so a reader
     that waited now would wait for ever. Once the hub has seen a hang-up or error event on the fd
     it sets ``hung_up``, and a short read then leaves ``readable`` True.
+
+    ``edge`` is True when the fd is pollable and the hub's poller edge-triggered: the case in
+    which the socket's blocking recv may spell out its wait (hub.socket). ``hub`` becomes None
+    when the fd is closed (``Hub.notify_closing``), so an owner's one test ``st.hub is hub``
+    tells it whether its cached state is still good.
     """
 
-    __slots__ = ("fd", "hub", "hung_up", "mask", "pollable", "readable", "reader", "writer")
+    __slots__ = (
+        "edge",
+        "fd",
+        "hub",
+        "hung_up",
+        "mask",
+        "pollable",
+        "readable",
+        "reader",
+        "writer",
+    )
 
     def __init__(self, hub: Any, fd: int) -> None:
         self.hub = hub
@@ -95,6 +110,7 @@ class FdState:
         self.reader: Any = None
         self.writer: Any = None
         self.pollable = True
+        self.edge = False  # set by Hub.fd_state
         self.readable = True  # unknown: try first
         self.hung_up = False  # the peer closed or the fd has an error (edge-triggered poller)
         self.mask = 0  # the interest currently registered (level-triggered poller only)

@@ -1,0 +1,131 @@
+"""User-space instructions per echoed message, counted by callgrind: the A/B figure for socket work.
+
+    python bench/callgrind_echo.py [--toolkits greenpatch,gevent] [--conns 10] [--size 64]
+                                   [--messages 2000,10000] [--python PATH]
+
+Wall-clock rates are noisy on a shared machine; an instruction count is not. For each toolkit this
+runs the same in-process ping-pong under ``valgrind --tool=callgrind`` twice, with two message
+counts, and reports the difference in instructions divided by the difference in messages, so
+interpreter start-up, imports and connection set-up cancel out. A message is one round trip on one
+connection: the client greenlet's ``sendall`` and ``recv`` and the server handler's ``recv`` and
+``sendall`` (the handler is bench/servers/echo_sync.py's), all in one process and one hub.
+
+The child (``--child TOOLKIT MESSAGES``) patches the stdlib with bench/servers/_toolkit.py's
+``use()``, exactly as the echo server does. Use a Python that has the toolkits installed
+(``.venv-bench``) and ``PYTHONPATH`` pointing at the greenpatch tree to measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def child(toolkit: str, messages: int, conns: int, size: int) -> None:
+    sys.path.insert(0, os.path.join(HERE, "servers"))
+    from _toolkit import use
+
+    spawn, joinall = use(toolkit)
+    import socket  # after patching, as the echo server does
+
+    def handle(conn: socket.socket) -> None:
+        # The loop of bench/servers/echo_sync.py.
+        try:
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                conn.sendall(data)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(conns)
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        for _ in range(conns):
+            conn, _ = listener.accept()
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            spawn(handle, conn)
+
+    payload = b"x" * size
+    per_conn = messages // conns
+
+    def client() -> None:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(per_conn):
+            s.sendall(payload)
+            got = s.recv(65536)
+            while len(got) < size:
+                got += s.recv(65536)
+        s.close()
+
+    server = spawn(serve)
+    joinall([spawn(client) for _ in range(conns)])
+    joinall([server])
+    listener.close()
+
+
+def count(python: str, toolkit: str, messages: int, conns: int, size: int) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        cmd = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--callgrind-out-file={out}",
+            python,
+            os.path.abspath(__file__),
+            "--child",
+            toolkit,
+            str(messages),
+            "--conns",
+            str(conns),
+            "--size",
+            str(size),
+        ]
+        # A fixed hash seed: str hashes decide dict probe lengths, which would add a little noise.
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        subprocess.run(
+            cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        )
+        with open(out) as f:
+            for line in f:
+                m = re.match(r"(?:summary|totals):\s+(\d+)", line)
+                if m:
+                    return int(m.group(1))
+    raise RuntimeError("no instruction total in callgrind's output")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--toolkits", default="greenpatch,gevent")
+    parser.add_argument("--conns", type=int, default=10)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--messages", default="2000,10000", help="the two message counts")
+    parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--child", nargs=2, metavar=("TOOLKIT", "MESSAGES"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.conns, args.size)
+        return
+    low, high = (int(n) for n in args.messages.split(","))
+    print(f"echo ping-pong, {args.conns} connections x {args.size} B, in one process")
+    for toolkit in args.toolkits.split(","):
+        a = count(args.python, toolkit, low, args.conns, args.size)
+        b = count(args.python, toolkit, high, args.conns, args.size)
+        print(f"  {toolkit:<12} {(b - a) / (high - low):>10,.0f} instructions/message", flush=True)
+
+
+if __name__ == "__main__":
+    main()
