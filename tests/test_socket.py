@@ -8,6 +8,7 @@ import gc
 import os
 import socket as stdlib_socket
 import struct
+import sys
 
 import pytest
 
@@ -426,6 +427,33 @@ def test_connect_timeout(clock):
         listener.close()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="asks connect() again: Linux")
+def test_loopback_connect_completes_without_waiting_on_the_hub():
+    # The kernel has usually finished a loopback handshake by the time connect() returns
+    # EINPROGRESS; asking again then reports success, and the socket never waits (it is not even
+    # registered with the hub yet). Blocking and timeout modes, connect and connect_ex.
+    listener = socket.create_server(("127.0.0.1", 0), backlog=16)
+    with listener:
+        for timeout in (None, 10):
+            c = socket.socket()
+            c.settimeout(timeout)
+            c.connect(listener.getsockname())
+            d = socket.socket()
+            d.settimeout(timeout)
+            assert d.connect_ex(listener.getsockname()) == 0
+            for s in (c, d):
+                assert s._st is None
+                server, _ = listener.accept()
+                with s, server:
+                    s.sendall(b"ping")
+                    assert server.recv(4) == b"ping"
+                    # Connected already: the stdlib's EISCONN.
+                    with pytest.raises(OSError) as info:
+                        s.connect(listener.getsockname())
+                    assert info.value.errno == errno.EISCONN
+                    assert s.connect_ex(listener.getsockname()) == errno.EISCONN
+
+
 def test_create_connection_timeout_applies(clock):
     listener = socket.create_server(("127.0.0.1", 0))
     with listener:
@@ -667,9 +695,11 @@ def test_selectors_fallback_poller_runs_sockets(monkeypatch):
 
 def test_data_arriving_while_the_reader_was_busy_elsewhere(pair):
     a, b = pair
-    b.sendall(b"first")
-    assert a.recv(100) == b"first"  # short read: a is known drained
-    assert get_hub()._fds[a.fileno()].readable is False or a._st is None
+    a.settimeout(5)
+    g = hub.spawn(lambda: (hub.sleep(0.01), b.sendall(b"first")))
+    assert a.recv(100) == b"first"  # a waited (it is registered), then read short: drained
+    g.join()
+    assert a._st.readable is False
     g = hub.spawn(lambda: (hub.sleep(0.05), b.sendall(b"second")))
     hub.sleep(0.2)  # the edge for "second" arrives while nobody waits on a
     g.join()
