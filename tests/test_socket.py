@@ -433,7 +433,10 @@ def test_loopback_connect_completes_without_waiting_on_the_hub():
     # EINPROGRESS; asking again then reports success, and the socket never waits (it is not even
     # registered with the hub yet). Blocking and timeout modes, connect and connect_ex.
     listener = socket.create_server(("127.0.0.1", 0), backlog=16)
-    with listener:
+    h = get_hub()
+    waits = []
+    h.wait_fd = lambda *args: waits.append(args) or type(h).wait_fd(h, *args)
+    try:
         for timeout in (None, 10):
             c = socket.socket()
             c.settimeout(timeout)
@@ -441,17 +444,40 @@ def test_loopback_connect_completes_without_waiting_on_the_hub():
             d = socket.socket()
             d.settimeout(timeout)
             assert d.connect_ex(listener.getsockname()) == 0
+            assert waits == []
             for s in (c, d):
-                assert s._st is None
+                # Registered at once, as drained: the first recv will wait without trying.
+                assert s._st.readable is False
                 server, _ = listener.accept()
                 with s, server:
                     s.sendall(b"ping")
                     assert server.recv(4) == b"ping"
+                    server.sendall(b"pong")
+                    assert s.recv(4) == b"pong"
                     # Connected already: the stdlib's EISCONN.
                     with pytest.raises(OSError) as info:
                         s.connect(listener.getsockname())
                     assert info.value.errno == errno.EISCONN
                     assert s.connect_ex(listener.getsockname()) == errno.EISCONN
+                waits.clear()
+    finally:
+        del h.wait_fd
+        listener.close()
+
+
+def test_data_waiting_before_the_fd_was_registered_is_read():
+    # A new registration counts as drained: the data already there is announced by the edge
+    # epoll reports for a new registration, and the reader waits for it instead of missing it.
+    a, b = socket.socketpair()
+    with a, b:
+        a.settimeout(5)
+        b.sendall(b"early")
+        hub.sleep(0.01)
+        a._fd_state()
+        assert a._st.readable is False
+        assert a.recv(100) == b"early"
+        b.close()
+        assert a.recv(100) == b""
 
 
 def test_create_connection_timeout_applies(clock):

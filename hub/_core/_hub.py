@@ -47,7 +47,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
-from ._io import FdState, add_waiter, make_poller, remove_waiter
+from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
@@ -200,12 +200,17 @@ class Hub(greenlet):
         st = self._fds.get(fd)
         if st is None:
             st = self._fds[fd] = FdState(self, fd)
-        st.readable = True
         try:
-            st.pollable = self._poller.add(fd)
+            added = self._poller.add(fd)
         except BaseException:
             del self._fds[fd]
             raise
+        st.pollable = added != UNPOLLABLE
+        # A new registration reports data already waiting as an edge at the next poll, so the
+        # buffer counts as drained until an edge says otherwise (a reader waits for that poll
+        # instead of failing a recv first). An fd that was registered already may have had its
+        # edges go unheard: it may hold data.
+        st.readable = added != NEW
         return st
 
     def wait_fd(self, st: FdState, write: bool, timeout: float | None = None) -> bool:
@@ -603,7 +608,7 @@ class Hub(greenlet):
             if st is self._wakeup_st or fd == self._wakeup_st.fd:
                 continue
             try:
-                st.pollable = self._poller.add(fd)
+                st.pollable = self._poller.add(fd) != UNPOLLABLE
             except OSError:
                 # The fd was closed behind the hub's back before the fork (EBADF): end its state
                 # as notify_closing would, so its waiters get EBADF and its owner a fresh one.
