@@ -223,7 +223,14 @@ class socket(_original_socket):
                 and args[at] & _DONTWAIT
             ):
                 return fn(self, *args)
-        hub, st = self._fd_state()
+        # self._fd_state(), inlined: every wait of every operation passes here.
+        try:
+            hub = _getcurrent()._hub
+        except AttributeError:
+            hub = _get_hub()
+        st = self._st
+        if st is None or st.hub is not hub or st.fd < 0:
+            st = self._st = hub.fd_state(self.fileno())
         wait_fd = hub.wait_fd
         if timeout is None:
             while True:
@@ -234,14 +241,15 @@ class socket(_original_socket):
                     pass
         clock = hub.clock
         deadline = clock() + timeout
+        remaining = timeout  # the first wait has it all; spurious wake-ups spend it
         while True:
-            remaining = deadline - clock()
             if remaining <= 0 or not wait_fd(st, write, remaining):
                 raise _timed_out()
             try:
                 return fn(self, *args)
             except BlockingIOError:
                 pass
+            remaining = deadline - clock()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -292,7 +300,12 @@ class socket(_original_socket):
                     self._note_short_read(st, n, args)
                 return n
         n = self._retry(False, _c_recv_into, args)
-        if n and len(args) <= 2:
+        if n and len(args) == 1 and type(args[0]) is memoryview:
+            # What SocketIO.readinto (makefile(), http.client) passes: _note_short_read inlined.
+            if n < args[0].nbytes:
+                st = self._st
+                st.readable = st.hung_up or self._type != _SOCK_STREAM
+        elif n and len(args) <= 2:
             self._note_short_read(self._st, n, args)
         return n
 
@@ -447,16 +460,16 @@ class socket(_original_socket):
 
     def connect(self, address: Any) -> None:
         """Cooperative :meth:`socket.socket.connect`."""
-        self._connect(address, raise_errors=True)
+        self._connect(self._resolve(address), raise_errors=True)
 
     def connect_ex(self, address: Any) -> int:
         """Cooperative :meth:`socket.socket.connect_ex`: an errno instead of an exception."""
-        return self._connect(address, raise_errors=False)
+        return self._connect(self._resolve(address), raise_errors=False)
 
     def _connect(self, address: Any, raise_errors: bool) -> int:
+        """connect/connect_ex to ``address``, resolved already."""
         # connect_ex, not connect: an error number costs no exception. It still raises what is
         # not a connection error (a bad address), as the stdlib's connect_ex does.
-        address = self._resolve(address)
         err = _c_connect_ex(self, address)
         if err in _CONNECT_PENDING and self._timeout != 0.0:
             if _ASK_AGAIN:
@@ -593,7 +606,7 @@ def create_connection(
                 sock.settimeout(timeout)
             if source_address:
                 sock.bind(source_address)
-            sock.connect(sockaddr)
+            sock._connect(sockaddr, True)  # connect() without resolving again: it is numeric
             errors.clear()
             return sock
         except OSError as exc:

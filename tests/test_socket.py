@@ -770,9 +770,18 @@ def test_recv_into_short_reads(pair):
         n = a.recv_into(buf)
         assert buf[:n] == word
         g.join()
+        assert a._st.readable is False  # waited, then read short: drained
     view = memoryview(buf)[10:20]
     b.sendall(b"mv")
     assert a.recv_into(view) == 2
+    # A memoryview, as SocketIO.readinto (makefile) passes: a short read after a wait marks the
+    # socket drained, a full one does not.
+    for data, drained in ((b"short", True), (b"0123456789", False)):
+        g = hub.spawn(lambda d=data: (hub.sleep(0.01), b.sendall(d)))
+        assert a.recv_into(view) == len(data)
+        g.join()
+        assert view[: len(data)] == data
+        assert a._st.readable is not drained
 
 
 def test_two_socket_objects_on_one_fd(pair):

@@ -235,13 +235,24 @@ class Hub(greenlet):
             st.reader = w if slot is None else add_waiter(slot, w)
         if self._level_triggered:
             self._poller.update(st)
-        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT)
+        if timeout is None:
+            timer = None
+        else:
+            # self.timer() inlined: nearly every socket wait has a timeout (urllib, requests).
+            when = self.clock() + timeout
+            timer = Timer(self, when, w, TIMEOUT)
+            self._timer_seq = seq = self._timer_seq + 1
+            heappush(self._timers, (when, seq, timer))
         try:
             self.switch()
         finally:
             w[0] = None
             if timer is not None and timer.active:
-                timer.cancel()
+                # Timer.cancel() inlined (the entry is a waiter, not a callback to disarm).
+                timer.active = False
+                self._cancelled_timers = cancelled = self._cancelled_timers + 1
+                if cancelled > 256 and cancelled * 2 > len(self._timers):
+                    self._compact_timers()
             if write:
                 slot = st.writer
                 if slot is w:
@@ -321,12 +332,13 @@ class Hub(greenlet):
             return
         self._poller.remove(fd)
         st.fd = -1
-        for slot in (st.reader, st.writer):
-            for w in slot if type(slot) is deque else (slot,):
-                if w is not None and w[1] is PENDING:
-                    w[1] = error if error is not None else _closed_error()
-                    self._ready.append(w)
-        st.reader = st.writer = None
+        if st.reader is not None or st.writer is not None:  # usually nobody waits: skip this
+            for slot in (st.reader, st.writer):
+                for w in slot if type(slot) is deque else (slot,):
+                    if w is not None and w[1] is PENDING:
+                        w[1] = error if error is not None else _closed_error()
+                        self._ready.append(w)
+            st.reader = st.writer = None
         st.mask = 0
 
     def idle_wait(self) -> None:
