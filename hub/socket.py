@@ -332,7 +332,7 @@ class socket(_original_socket):
 
         def recvmsg_into(self, *args: Any) -> tuple[int, list[Any], int, Any]:
             """Cooperative :meth:`socket.socket.recvmsg_into`."""
-            return self._call(False, _c_recvmsg_into, args)
+            return self._call(False, _c_recvmsg_into, _replayable(args, 1))
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -393,7 +393,7 @@ class socket(_original_socket):
             """Cooperative :meth:`socket.socket.sendmsg`."""
             if len(args) >= 4 and args[3] is not None:
                 args = (*args[:3], self._resolve(args[3]), *args[4:])
-            return self._call(True, _c_sendmsg, args)
+            return self._call(True, _c_sendmsg, _replayable(args, 2))
 
     if _c_sendmsg_afalg is not None:
 
@@ -560,6 +560,27 @@ class socket(_original_socket):
 
 def _recv_into_args(buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[Any, int, int]:
     return buffer, nbytes, flags
+
+
+def _replayable(args: tuple[Any, ...], count: int) -> tuple[Any, ...]:
+    """``args`` with its first ``count`` arguments (buffers, ancillary data) made lists.
+
+    They may be any iterable, and the C function consumes a one-shot iterator such as a generator
+    before its system call: a call retried after EAGAIN would then see nothing (recvmsg_into
+    returned 0 bytes, sendmsg sent nothing). The C function makes a list of them too, so the
+    result is the same; what is not iterable is left for it to reject with its own message.
+    """
+    fixed = None
+    for i, arg in enumerate(args[:count]):
+        if type(arg) not in (list, tuple) and not isinstance(arg, (bytes, bytearray, str)):
+            try:
+                items = list(arg)
+            except TypeError:
+                continue
+            if fixed is None:
+                fixed = list(args)
+            fixed[i] = items
+    return args if fixed is None else tuple(fixed)
 
 
 # -- module functions ----------------------------------------------------------------------

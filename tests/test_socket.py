@@ -909,3 +909,43 @@ def test_getnameinfo_type_error_keeps_no_reference():
         assert sys.getrefcount(name) == before
     else:
         pytest.fail("no TypeError")
+
+
+@pytest.mark.skipif(not hasattr(stdlib_socket.socket, "recvmsg_into"), reason="no recvmsg_into")
+def test_recvmsg_into_and_sendmsg_take_a_generator_when_they_have_to_wait(pair):
+    # The C functions consume the iterable of buffers before their system call; the retry after
+    # EAGAIN must see the same buffers (CPython's testRecvmsgIntoGenerator failed now and then:
+    # 0 bytes instead of 28).
+    a, b = pair
+    a.settimeout(5)
+    b.settimeout(5)
+    buf = bytearray(100)
+    g = hub.spawn(lambda: (hub.sleep(0.01), b.sendall(b"generator")))
+    nbytes, _, _, _ = a.recvmsg_into(x for x in [buf])
+    g.join()
+    assert bytes(buf[:nbytes]) == b"generator"
+    # Fill a's send buffer, then sendmsg from a generator: it waits, and sends all the same.
+    a.setblocking(False)
+    chunk = b"x" * 65536
+    try:
+        while True:
+            a.send(chunk)
+    except BlockingIOError:
+        pass
+    a.settimeout(5)
+    received = []
+
+    def drain():
+        hub.sleep(0.01)
+        while True:
+            data = b.recv(1 << 20)
+            received.append(data)
+            if data.endswith(b"END"):
+                return
+
+    g = hub.spawn(drain)
+    assert a.sendmsg(x for x in [b"E", b"ND"]) == 3
+    g.join(timeout=5)
+    assert b"".join(received).endswith(b"END")
+    with pytest.raises(TypeError):
+        a.sendmsg(42)
