@@ -482,10 +482,10 @@ class socket(_original_socket):
                 if err == _errno.EISCONN:
                     err = 0
                 if not err:
-                    # Register the fd now, while nothing can have been read from it: a new
-                    # registration counts as drained (Hub.fd_state), so the first recv, which
-                    # nearly always comes before the peer's answer, waits without failing a
-                    # system call first. The epoll_ctl is the one that recv would make anyway.
+                    # Register the fd now: a new registration counts as drained (Hub.fd_state:
+                    # whatever is already there is reported as an edge), so the first recv,
+                    # which nearly always comes before the peer's answer, waits without failing
+                    # a system call first. The epoll_ctl is the one that recv would make anyway.
                     self._fd_state()
             if err in _CONNECT_PENDING:
                 # In progress: wait until writable, then ask the kernel how it ended.
