@@ -36,22 +36,25 @@ _gethostbyaddr = _socket.gethostbyaddr
 _getnameinfo = _socket.getnameinfo
 _gethostname = _socket.gethostname
 _inet_pton = _socket.inet_pton
+_AF_INET = _socket.AF_INET
 _NUMERIC_NAMEINFO = _socket.NI_NUMERICHOST | _socket.NI_NUMERICSERV
 
 
 def is_numeric_host(host: Any) -> bool:
     """True for None and IPv4/IPv6 literals: names the resolver never has to look up."""
-    if host is None:
-        return True
-    if isinstance(host, bytes):
+    if not isinstance(host, str):  # a str first: every connect() asks
+        if host is None:
+            return True
+        if not isinstance(host, bytes):
+            return False
         try:
             host = host.decode("ascii")
         except UnicodeDecodeError:
             return False
-    if not isinstance(host, str) or not host:
+    if not host:
         return False
     try:
-        _inet_pton(_socket.AF_INET, host)
+        _inet_pton(_AF_INET, host)
         return True
     except (OSError, ValueError):
         pass
@@ -76,7 +79,7 @@ def getaddrinfo(
     host: Any, port: Any, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
 ) -> list[tuple[Any, Any, int, str, Any]]:
     """Cooperative :func:`socket.getaddrinfo`."""
-    if is_numeric_host(host) and _numeric_port(port):
+    if is_numeric_host(host) and (isinstance(port, int) or _numeric_port(port)):
         return _getaddrinfo(host, port, family, type, proto, flags)
     return _in_thread(_getaddrinfo, host, port, family, type, proto, flags)
 

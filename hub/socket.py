@@ -86,12 +86,14 @@ _c_recvfrom_into = _c.recvfrom_into
 _c_send = _c.send
 _c_sendto = _c.sendto
 _c_accept = _c._accept
-_c_connect = _c.connect
+_c_connect_ex = _c.connect_ex
 _c_settimeout = _c.settimeout
 _c_gettimeout = _c.gettimeout
 _c_getsockopt = _c.getsockopt
 _c_shutdown = _c.shutdown
 _c_type = _c.type.__get__  # type: ignore[attr-defined]
+# The plain int: the stdlib's ``family`` property converts it to an enum, which costs a microsecond.
+_c_family = _c.family.__get__  # type: ignore[attr-defined]
 _SOCK_STREAM = _socket.SOCK_STREAM
 _c_recvmsg = getattr(_c, "recvmsg", None)
 _c_recvmsg_into = getattr(_c, "recvmsg_into", None)
@@ -129,7 +131,15 @@ def _reiterable(arg: Any) -> Any:
 
 
 _INET = (_socket.AF_INET, getattr(_socket, "AF_INET6", _socket.AF_INET))
-_CONNECT_PENDING = {_errno.EINPROGRESS, _errno.EALREADY, _errno.EWOULDBLOCK, _errno.EAGAIN}
+# connect() results that mean "still connecting". EINTR too: the connection goes on in the
+# background (the stdlib's blocking connect then waits for it, as we do).
+_CONNECT_PENDING = frozenset(
+    {_errno.EINPROGRESS, _errno.EALREADY, _errno.EWOULDBLOCK, _errno.EAGAIN, _errno.EINTR}
+)
+# Whether asking connect() again tells a finished connection from one in progress (see _connect):
+# Linux answers 0 (or EISCONN), EALREADY or the connection's error. Elsewhere a failed attempt may
+# be retried instead of reported, so there the socket waits for writability and reads SO_ERROR.
+_ASK_AGAIN = _sys.platform.startswith("linux")
 
 
 def _timed_out() -> TimeoutError:
@@ -229,7 +239,14 @@ class socket(_original_socket):
                 and args[at] & _DONTWAIT
             ):
                 return fn(self, *args)
-        hub, st = self._fd_state()
+        # self._fd_state(), inlined: every wait of every operation passes here.
+        try:
+            hub = _getcurrent()._hub
+        except AttributeError:
+            hub = _get_hub()
+        st = self._st
+        if st is None or st.hub is not hub or st.fd < 0:
+            st = self._st = hub.fd_state(self.fileno())
         wait_fd = hub.wait_fd
         if timeout is None:
             while True:
@@ -240,14 +257,15 @@ class socket(_original_socket):
                     pass
         clock = hub.clock
         deadline = clock() + timeout
+        remaining = timeout  # the first wait has it all; spurious wake-ups spend it
         while True:
-            remaining = deadline - clock()
             if remaining <= 0 or not wait_fd(st, write, remaining):
                 raise _timed_out()
             try:
                 return fn(self, *args)
             except BlockingIOError:
                 pass
+            remaining = deadline - clock()
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -343,7 +361,12 @@ class socket(_original_socket):
                     self._note_short_read(st, n, args)
                 return n
         n = self._retry(False, _c_recv_into, args)
-        if n and len(args) <= 2:
+        if n and len(args) == 1 and type(args[0]) is memoryview:
+            # What SocketIO.readinto (makefile(), http.client) passes: _note_short_read inlined.
+            if n < args[0].nbytes:
+                st = self._st
+                st.readable = st.hung_up or self._type != _SOCK_STREAM
+        elif n and len(args) <= 2:
             self._note_short_read(self._st, n, args)
         return n
 
@@ -506,47 +529,56 @@ class socket(_original_socket):
 
     def connect(self, address: Any) -> None:
         """Cooperative :meth:`socket.socket.connect`."""
-        err = self._connect(address, raise_errors=True)
-        if err:
-            raise OSError(err, _os.strerror(err))
+        self._connect(self._resolve(address), raise_errors=True)
 
     def connect_ex(self, address: Any) -> int:
         """Cooperative :meth:`socket.socket.connect_ex`: an errno instead of an exception."""
-        return self._connect(address, raise_errors=False)
+        return self._connect(self._resolve(address), raise_errors=False)
 
     def _connect(self, address: Any, raise_errors: bool) -> int:
-        address = self._resolve(address)
-        try:
-            _c_connect(self, address)
-            return 0
-        except OSError as exc:
-            if exc.errno not in _CONNECT_PENDING:
-                if raise_errors or exc.errno is None or isinstance(exc, (gaierror, herror)):
-                    raise
-                return exc.errno
-            if self._timeout == 0.0:
-                if raise_errors:
-                    raise
-                return exc.errno
-        # In progress: wait until writable, then ask the kernel how it ended.
-        if not self._wait(True, self._timeout):
-            if raise_errors:
-                raise _timed_out()
-            return _errno.EAGAIN if _sys.platform != "win32" else _errno.EWOULDBLOCK
-        return _c_getsockopt(self, _socket.SOL_SOCKET, _socket.SO_ERROR)
+        """connect/connect_ex to ``address``, resolved already."""
+        # connect_ex, not connect: an error number costs no exception. It still raises what is
+        # not a connection error (a bad address), as the stdlib's connect_ex does.
+        err = _c_connect_ex(self, address)
+        if err in _CONNECT_PENDING and self._timeout != 0.0:
+            if _ASK_AGAIN:
+                # A peer that answers at once (loopback, the local network) has usually finished
+                # the handshake by the time connect() returned EINPROGRESS: the kernel processed
+                # the SYN-ACK before giving the socket back. Asking again costs one system call
+                # and, when it is done, saves a wait on the hub (two switches, a timer): Linux
+                # answers 0 once connected, EALREADY while still connecting, or the error.
+                err = _c_connect_ex(self, address)
+                if err == _errno.EISCONN:
+                    err = 0
+                if not err:
+                    # Register the fd now: a new registration counts as drained (Hub.fd_state:
+                    # whatever is already there is reported as an edge), so the first recv,
+                    # which nearly always comes before the peer's answer, waits without failing
+                    # a system call first. The epoll_ctl is the one that recv would make anyway.
+                    self._fd_state()
+            if err in _CONNECT_PENDING:
+                # In progress: wait until writable, then ask the kernel how it ended.
+                if not self._wait(True, self._timeout):
+                    if raise_errors:
+                        raise _timed_out()
+                    return _errno.EAGAIN if _sys.platform != "win32" else _errno.EWOULDBLOCK
+                err = _c_getsockopt(self, _socket.SOL_SOCKET, _socket.SO_ERROR)
+        if err and raise_errors:
+            raise OSError(err, _os.strerror(err))
+        return err
 
     def _resolve(self, address: Any) -> Any:
         """``address`` with its host name resolved cooperatively (IP families only)."""
         if (
-            self.family in _INET
-            and type(address) is tuple
+            type(address) is tuple
+            and _c_family(self) in _INET
             and len(address) >= 2
             and isinstance(address[0], (str, bytes))
             and not is_numeric_host(address[0])
             and address[0] not in ("", "<broadcast>", b"", b"<broadcast>")
         ):
             host, port = address[0], address[1]
-            infos = getaddrinfo(host, port, self.family, self.type, self.proto)
+            infos = getaddrinfo(host, port, _c_family(self), self.type, self.proto)
             if not infos:
                 raise gaierror(_socket.EAI_NONAME, "Name or service not known")
             resolved = infos[0][4]
@@ -606,9 +638,6 @@ def _recv_into_args(buffer: Any, nbytes: int = 0, flags: int = 0) -> tuple[Any, 
     return buffer, nbytes, flags
 
 
-# -- module functions ----------------------------------------------------------------------
-
-
 def socketpair(
     family: int | None = None, type: int = _socket.SOCK_STREAM, proto: int = 0
 ) -> tuple[socket, socket]:
@@ -650,7 +679,7 @@ def create_connection(
                 sock.settimeout(timeout)
             if source_address:
                 sock.bind(source_address)
-            sock.connect(sockaddr)
+            sock._connect(sockaddr, True)  # connect() without resolving again: it is numeric
             errors.clear()
             return sock
         except OSError as exc:

@@ -47,7 +47,7 @@ from typing import Any
 from greenlet import GreenletExit, getcurrent, greenlet
 
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
-from ._io import FdState, add_waiter, make_poller, remove_waiter
+from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
@@ -200,13 +200,18 @@ class Hub(greenlet):
         st = self._fds.get(fd)
         if st is None:
             st = self._fds[fd] = FdState(self, fd)
-        st.readable = True
         try:
-            st.pollable = self._poller.add(fd)
+            added = self._poller.add(fd)
         except BaseException:
             del self._fds[fd]
             raise
+        st.pollable = added != UNPOLLABLE
         st.edge = st.pollable and not self._level_triggered
+        # A new registration reports data already waiting as an edge at the next poll, so the
+        # buffer counts as drained until an edge says otherwise (a reader waits for that poll
+        # instead of failing a recv first). An fd that was registered already may have had its
+        # edges go unheard: it may hold data.
+        st.readable = added != NEW
         return st
 
     def wait_fd(self, st: FdState, write: bool, timeout: float | None = None) -> bool:
@@ -232,13 +237,24 @@ class Hub(greenlet):
             st.reader = w if slot is None else add_waiter(slot, w)
         if self._level_triggered:
             self._poller.update(st)
-        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT)
+        if timeout is None:
+            timer = None
+        else:
+            # self.timer() inlined: nearly every socket wait has a timeout (urllib, requests).
+            when = self.clock() + timeout
+            timer = Timer(self, when, w, TIMEOUT)
+            self._timer_seq = seq = self._timer_seq + 1
+            heappush(self._timers, (when, seq, timer))
         try:
             self.switch()
         finally:
             w[0] = None
             if timer is not None and timer.active:
-                timer.cancel()
+                # Timer.cancel() inlined (the entry is a waiter, not a callback to disarm).
+                timer.active = False
+                self._cancelled_timers = cancelled = self._cancelled_timers + 1
+                if cancelled > 256 and cancelled * 2 > len(self._timers):
+                    self._compact_timers()
             if write:
                 slot = st.writer
                 if slot is w:
@@ -319,12 +335,13 @@ class Hub(greenlet):
         self._poller.remove(fd)
         st.fd = -1
         st.hub = None  # owners test only this to know their FdState is still good
-        for slot in (st.reader, st.writer):
-            for w in slot if type(slot) is deque else (slot,):
-                if w is not None and w[1] is PENDING:
-                    w[1] = error if error is not None else _closed_error()
-                    self._ready.append(w)
-        st.reader = st.writer = None
+        if st.reader is not None or st.writer is not None:  # usually nobody waits: skip this
+            for slot in (st.reader, st.writer):
+                for w in slot if type(slot) is deque else (slot,):
+                    if w is not None and w[1] is PENDING:
+                        w[1] = error if error is not None else _closed_error()
+                        self._ready.append(w)
+            st.reader = st.writer = None
         st.mask = 0
 
     def idle_wait(self) -> None:
@@ -606,7 +623,7 @@ class Hub(greenlet):
             if st is self._wakeup_st or fd == self._wakeup_st.fd:
                 continue
             try:
-                st.pollable = self._poller.add(fd)
+                st.pollable = self._poller.add(fd) != UNPOLLABLE
                 st.edge = st.pollable and not self._level_triggered
             except OSError:
                 # The fd was closed behind the hub's back before the fork (EBADF): end its state

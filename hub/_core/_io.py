@@ -59,7 +59,19 @@ import selectors
 from collections import deque
 from typing import Any
 
-__all__ = ["EpollPoller", "FdState", "SelectorPoller", "make_poller"]
+__all__ = [
+    "NEW",
+    "REGISTERED",
+    "UNPOLLABLE",
+    "EpollPoller",
+    "FdState",
+    "SelectorPoller",
+    "make_poller",
+]
+
+# What a poller's add() found: a regular file that can never block, an fd it already watched,
+# or one it watches from now on (see EpollPoller.add).
+UNPOLLABLE, REGISTERED, NEW = 0, 1, 2
 
 # The stdlib's own pollers, captured at import: patch_all() later replaces select.epoll and
 # selectors.DefaultSelector with cooperative versions, which would wait on the hub itself.
@@ -73,12 +85,14 @@ class FdState:
     ``reader`` and ``writer`` hold None, one waiter entry, or a deque of them (several greenlets
     may wait on one fd; an edge wakes them all and each retries its own call).
 
-    ``readable`` is False only when the fd's receive buffer is known to be empty: a reader saw
-    EAGAIN or a short read (fewer bytes than it asked for, from a stream socket) and no edge has
-    been reported since. The hub sets it back to True on every read edge, whether or not anybody
-    waits. A reader that finds it False waits first instead of trying a call that would fail:
-    since the buffer was empty when it was set, any data that came later raised an edge, which
-    either already set the flag again or is queued in the kernel and will wake the waiter.
+    ``readable`` is False only when any data in the fd's receive buffer is sure to be announced
+    by an edge: a reader saw EAGAIN or a short read (fewer bytes than it asked for, from a stream
+    socket) and no edge has been reported since, or the fd was just registered anew (a new
+    registration reports what is already there as an edge, see ``Hub.fd_state``). The hub sets
+    it back to True on every read edge, whether or not anybody waits. A reader that finds it
+    False waits first instead of trying a call that would fail: any data that came after the
+    flag was cleared raised an edge, which either already set the flag again or is queued in the
+    kernel and will wake the waiter.
 
     ``hung_up`` makes that reasoning hold for the end of a stream too. EOF and socket errors are
     not bytes: a short read returns the last bytes and leaves the EOF (or error) behind, and the
@@ -159,15 +173,20 @@ class EpollPoller:
         #: ``poll(timeout_seconds)``: -1 blocks; returns a list of ``(fd, events)``.
         self.poll = self._epoll.poll
 
-    def add(self, fd: int) -> bool:
-        """Register ``fd``; False if it can never block (a regular file). Raises EBADF."""
+    def add(self, fd: int) -> int:
+        """Register ``fd``: ``NEW``, ``REGISTERED`` (it was already: EEXIST) or ``UNPOLLABLE``
+        (a regular file, which can never block). Raises EBADF.
+
+        A new registration reports the fd's current readiness at the next poll, as if an edge
+        had just happened (epoll checks the fd when it is added); an old one does not.
+        """
         try:
             self._epoll.register(fd, self._MASK)
         except FileExistsError:
-            pass
+            return REGISTERED
         except PermissionError:
-            return False
-        return True
+            return UNPOLLABLE
+        return NEW
 
     def remove(self, fd: int) -> None:
         try:
@@ -194,18 +213,20 @@ class SelectorPoller:
         self._sel = _DefaultSelector()
         self._unpollable: set[int] = set()
 
-    def add(self, fd: int) -> bool:
+    def add(self, fd: int) -> int:
         # Probe once: regular files are refused by some selectors (epoll), always ready for all.
+        # Level-triggered: whatever is ready is reported as soon as somebody waits, so an fd the
+        # selector did not hold counts as NEW.
         try:
             self._sel.register(fd, selectors.EVENT_READ)
         except KeyError:
-            return True  # registered already, by a waiter
+            return REGISTERED  # by a waiter
         except PermissionError:
-            return False
+            return UNPOLLABLE
         except ValueError:
             raise OSError(errno.EBADF, os.strerror(errno.EBADF)) from None
         self._sel.unregister(fd)
-        return True
+        return NEW
 
     def remove(self, fd: int) -> None:
         try:
