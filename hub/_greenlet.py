@@ -418,9 +418,16 @@ class _SpawnedLink:
 
 def spawn(run: Callable[..., _T], *args: Any, **kwargs: Any) -> Greenlet[_T]:
     """Run ``run(*args, **kwargs)`` in a new greenlet, started now; returns the Greenlet."""
-    # The hottest way to make a greenlet: no empty dict copied for ``**kwargs`` when there are
-    # none, and start() inlined (a new greenlet is its own ready-queue entry, see __getitem__).
-    g: Greenlet[_T] = Greenlet(run, *args, **kwargs) if kwargs else Greenlet(run, *args)
+    # The hottest way to make a greenlet. A plain call when there is nothing to unpack (no dict
+    # copied for an empty ``**kwargs``, no generic call for ``*args``: about 250 instructions
+    # less per spawn), and start() inlined (a new greenlet is its own ready-queue entry, see
+    # Greenlet.__getitem__).
+    if kwargs:
+        g: Greenlet[_T] = Greenlet(run, *args, **kwargs)
+    elif args:
+        g = Greenlet(run, *args)
+    else:
+        g = Greenlet(run)
     g._start = True
     g._hub._ready.append(g)
     return g
