@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from greenlet import greenlet
 
@@ -475,3 +477,66 @@ def test_stale_wakeup_after_kill_is_dropped(clock):
     g.join()
     assert resumed == ["killed", "slept"]
     assert clock() == pytest.approx(5)
+
+
+def test_run_argument_reads_and_replaces_as_run_attribute():
+    def first():
+        return 1
+
+    def second():
+        return 2
+
+    g = Greenlet(first)
+    assert g._run is first
+    g._run = second
+    g.start()
+    assert g.get() == 2
+
+
+def test_greenlet_without_function_does_nothing():
+    g = Greenlet()
+    g.start()
+    assert g.get() is None and g.successful()
+    assert "dead" in repr(g)
+
+
+def test_args_and_kwargs_before_and_after():
+    g = Greenlet(lambda a, b=0: a + b, 2, b=3)
+    assert g.args == (2,) and dict(g.kwargs) == {"b": 3}
+    plain = Greenlet(lambda a: a, 4)
+    assert plain.args == (4,) and dict(plain.kwargs) == {}
+    g.start()
+    plain.start()
+    assert g.get() == 5 and plain.get() == 4
+    assert g.args == () and dict(g.kwargs) == {} and dict(plain.kwargs) == {}
+
+
+def test_spawned_greenlet_keeps_no_tracked_instance_dict():
+    # The function and the result live in slots: the instance dict that greenlet allocates stays
+    # empty, so the garbage collector has one object per greenlet to look at, not two.
+    g = hub.spawn(lambda x: [x], 1)
+    assert not gc.is_tracked(g.__dict__)
+    assert g.get() == [1]
+    assert not gc.is_tracked(g.__dict__)
+
+
+def test_started_greenlet_is_its_own_ready_entry_until_it_runs_or_is_killed():
+    g = Greenlet(lambda: None)
+    assert g[0] is None  # not started
+    g.start()
+    assert g[0] is g
+    g.kill()
+    assert g[0] is None
+    g2 = hub.spawn(lambda: None)
+    assert g2[0] is g2
+    g2.join()
+    assert g2[0] is None
+
+
+def test_greenlet_is_not_iterable_but_stays_generic():
+    g = Greenlet(lambda: None)
+    with pytest.raises(TypeError):
+        iter(g)
+    with pytest.raises(TypeError):
+        list(g)
+    assert Greenlet[int] is not None

@@ -433,3 +433,12 @@ def test_fork_child_ends_the_state_of_an_fd_closed_behind_the_hubs_back():
     assert os.waitstatus_to_exitcode(status) == 0
     h._fds.pop(fd, None)
     b.close()
+
+
+def test_hot_hub_attributes_are_slots():
+    # Python 3.11 does not specialise attribute loads from a greenlet subclass's instance dict;
+    # the attributes every wait reads live in slots (see Hub.__slots__).
+    h = hub.get_hub()
+    for name in ("_ready", "_level_triggered", "_timers", "clock"):
+        assert name not in h.__dict__
+        getattr(h, name)

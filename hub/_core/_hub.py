@@ -76,6 +76,19 @@ class Hub(greenlet):
     jumps it forward (see ``hub.testing.VirtualClock``).
     """
 
+    # The attributes the hot paths read (every wait, wake-up and timer). A greenlet subclass's
+    # instance dict is not one Python 3.11 specialises attribute loads for: each read of an
+    # attribute kept there is a generic lookup, a slot read is not (about 250 instructions less
+    # per sleep(0), 1.1k less per echo round trip, by callgrind). The rest stay in the dict.
+    __slots__ = (
+        "_cancelled_timers",
+        "_level_triggered",
+        "_ready",
+        "_timer_seq",
+        "_timers",
+        "clock",
+    )
+
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         root = getcurrent()
         while root.parent is not None:

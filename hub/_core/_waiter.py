@@ -10,7 +10,7 @@ function), or None once nobody wants the entry any more. ``value`` is ``PENDING`
 *claims* the entry; the claim sets the value and queues the entry, and any later claim sees the
 value is set and backs off. Entries are lists, not instances of a class, because a wait is the
 hottest path there is and a list is the cheapest object CPython allocates (about a quarter of a
-two-slot instance with ``__init__``). There are three kinds:
+two-slot instance with ``__init__``). There are four kinds:
 
 - a *waiter*, ``[greenlet, PENDING]``: one per wait. The waiting greenlet creates it, registers
   it where the wake-up will come from (an fd's reader slot, a timer, an Event's list), switches
@@ -20,6 +20,10 @@ two-slot instance with ``__init__``). There are three kinds:
 - a ``Callback``: a function to run in the hub. It is a list subclass whose item 0 is itself, so
   the hub treats it like any other entry; ``cancel()`` sets item 0 to None.
 - a ``Throw``: a Callback that raises an exception in a greenlet (``kill()``, ``Timeout``).
+- a started ``hub.Greenlet`` itself: ``start()`` and ``spawn()`` queue the greenlet, whose
+  ``__getitem__`` answers item 0 with itself until it runs or is killed, and None after. A
+  spawn then allocates no entry, which matters to the garbage collector when many greenlets
+  are spawned at once. Only the hub loop reads such an entry, and only its item 0.
 
 A claimer that hands over something that must not be lost (a queue item, a lock) checks what
 :func:`wake` returns; a woken greenlet that unwinds with an exception although it was claimed
