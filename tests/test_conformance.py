@@ -295,3 +295,13 @@ def test_a_run_counts_hangs_crashes_and_regressions(tmp_path, monkeypatch, capsy
     assert "greenpatch: patch_all() replaced" in printed  # what it replaced, or "none of"
     # --report-only keeps the report and drops the failing status.
     assert conformance.main([*argv, "--report-only", "--match", "*test_patched"]) == 0
+
+
+def test_a_relative_python_path_is_made_absolute(tmp_path, monkeypatch):
+    # The children run in a scratch directory, where a relative path finds nothing (the
+    # documented `--python .tox/py312/bin/python` used to fail that way).
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bin").mkdir()
+    args = conformance.parse_args(["--python", os.path.join("bin", "python")])
+    assert args.python == str(tmp_path / "bin" / "python")
+    assert conformance.parse_args(["--python", "python3"]).python == "python3"  # a PATH name

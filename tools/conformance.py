@@ -683,6 +683,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.modules = [m for m, quick in MODULES if quick or not args.quick]
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
+    # The children run in a scratch directory: a relative path would not find the interpreter.
+    if os.sep in args.python:
+        args.python = os.path.abspath(args.python)
     return args
 
 
