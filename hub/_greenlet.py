@@ -108,7 +108,10 @@ class Greenlet(greenlet, Generic[_T]):
             hub = get_hub()
         # What greenlet.__init__(self, None, hub) does, without its argument parsing.
         self.parent = hub
-        self._fn = run
+        if run is not None:
+            self._fn = run
+        elif not hasattr(self, "_fn"):  # (a subclass may have set _run before calling us)
+            self._fn = None
         self._hub = hub
         self.args = args
         # An empty dict kept per greenlet counts towards the next garbage collection.

@@ -310,6 +310,17 @@ def test_greenlet_subclass_run():
     assert w.get() == 42
 
 
+def test_greenlet_subclass_may_set_run_before_init():
+    class Job(Greenlet):
+        def __init__(self, fn):
+            self._run = fn  # before the base __init__, as some gevent subclasses do
+            super().__init__()
+
+    job = Job(lambda: "done")
+    job.start()
+    assert job.get() == "done"
+
+
 def test_links(clock):
     seen = []
     g = hub.spawn(lambda: 5)
