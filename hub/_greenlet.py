@@ -200,8 +200,13 @@ class Greenlet(greenlet, Generic[_T]):
     def start(self) -> None:
         """Schedule it to run in the hub soon. A no-op if already started."""
         if self._start is None and self._exception is _NOT_DONE and not self.gr_frame:
-            self._start = True
-            self._hub._ready.append(self)
+            if type(self).__getitem__ is _entry_item:
+                self._start = True
+                self._hub._ready.append(self)
+            else:
+                # A subclass with a __getitem__ of its own cannot be read as a ready entry.
+                w = self._start = [self, None]
+                self._hub._ready.append(w)
 
     def __getitem__(self, index: int) -> Any:
         # A started greenlet is its own entry in the hub's ready queue, whose loop switches to
@@ -235,7 +240,12 @@ class Greenlet(greenlet, Generic[_T]):
 
     def run(self) -> None:  # type: ignore[override]
         """The greenlet body: calls ``_run`` and records the outcome. Never call it directly."""
+        start = self._start
         self._start = None
+        if start is not True and start is not None:
+            # Started by a direct switch before its start_later() timer (or a subclass's list
+            # entry) came up: that entry must not resume it later, in the middle of a wait.
+            _disarm(start)
         fn = self._fn
         if fn is None:
             fn = self._run  # a subclass's method, or _nothing
@@ -336,10 +346,9 @@ class Greenlet(greenlet, Generic[_T]):
         ):
             # Never ran: cancel the start and finish it here, without printing anything.
             start = self._start
-            if isinstance(start, Timer):
-                start.cancel()
-                start.entry[0] = None
             self._start = None
+            if start is not None and start is not True:
+                _disarm(start)
             exc = exception() if isinstance(exception, type) else exception
             if isinstance(exc, GreenletExit):
                 self._finish(exc, None)
@@ -394,6 +403,18 @@ class Greenlet(greenlet, Generic[_T]):
             if type(x) is list  # a join() waiter
             or not (x == callback or (type(x) is _SpawnedLink and x.callback == callback))
         ]
+
+
+_entry_item = Greenlet.__getitem__
+
+
+def _disarm(start: Any) -> None:
+    """Make a pending start entry (start_later's Timer, or a ``[greenlet, None]`` list) inert."""
+    if isinstance(start, Timer):
+        start.cancel()
+        start.entry[0] = None
+    else:
+        start[0] = None
 
 
 class _SpawnedLink:

@@ -284,8 +284,16 @@ class socket(_original_socket):
         st = self._st
         timeout = self._timeout
         # (``timeout is not None and not timeout`` is ``timeout == 0.0`` without the slow
-        # comparison of None with a float.)
-        if st is None or st.readable or (timeout is not None and not timeout):
+        # comparison of None with a float.) Arguments the C method answers at once without
+        # reading (a size of 0, an error) are tried first even on a drained socket.
+        if (
+            st is None
+            or st.readable
+            or (timeout is not None and not timeout)
+            or type(bufsize) is not int
+            or bufsize <= 0
+            or type(flags) is not int
+        ):
             try:
                 data = _c_recv(self, bufsize, flags)
             except BlockingIOError:

@@ -551,3 +551,44 @@ def test_greenlet_is_not_iterable_but_stays_generic():
     with pytest.raises(TypeError):
         list(g)
     assert Greenlet[int] is not None
+
+
+def test_a_subclass_with_its_own_getitem_still_runs():
+    # A started Greenlet is normally its own ready-queue entry, read as entry[0]: a subclass
+    # whose __getitem__ means something else gets a plain entry instead.
+    class Row(Greenlet):
+        def __init__(self, n):
+            super().__init__()
+            self.cells = {}
+            self.n = n
+
+        def _run(self):
+            return self.n
+
+        def __getitem__(self, key):
+            return self.cells[key]
+
+    row = Row(5)
+    row.start()
+    assert row.get(timeout=5) == 5
+    killed = Row(6)
+    killed.start()
+    killed.kill()
+    hub.sleep(0)
+    assert killed.dead and killed.get() is not None  # GreenletExit, never ran
+
+
+def test_start_later_timer_does_not_resume_a_greenlet_started_another_way(clock):
+    # Switched into before its start_later() timer fires, the greenlet sleeps; the timer must
+    # not wake it early.
+    woke = []
+
+    def body():
+        hub.sleep(0.2)
+        woke.append(clock())
+
+    g = Greenlet(body)
+    g.start_later(0.05)
+    hub.spawn(g.switch)
+    hub.sleep(0.3)
+    assert woke == [pytest.approx(0.2)]

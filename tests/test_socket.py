@@ -1141,3 +1141,24 @@ def test_blocking_recv_registers_again_after_the_hub_forgot_the_fd(pair):
     b.sendall(b"again")
     assert g.get(timeout=10) == b"again"
     assert a._st is not old and a._st.hub is get_hub()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [((0,), b""), ((-1,), ValueError), ((10, None), TypeError), ((10, 0.0), TypeError)],
+    ids=["size 0", "negative size", "flags None", "flags float"],
+)
+def test_recv_answers_odd_arguments_at_once_on_a_drained_socket(clock, args, expected):
+    # After connect() the fd is registered and counts as drained; a recv the stdlib answers
+    # without reading must not wait for data first.
+    a, b = tcp_pair()
+    with a, b:
+        a.setblocking(True)
+        hub.spawn_later(5, b.sendall, b"x")
+        start = clock()
+        if isinstance(expected, bytes):
+            assert a.recv(*args) == expected
+        else:
+            with pytest.raises(expected):
+                a.recv(*args)
+        assert clock() - start < 1
