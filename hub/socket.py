@@ -247,6 +247,14 @@ class socket(_original_socket):
         st = self._st
         if st is None or st.hub is not hub or st.fd < 0:
             st = self._st = hub.fd_state(self.fileno())
+            if st.readable:
+                # The fd was registered with this hub before, by another owner or while this
+                # socket was used from another thread's hub: an edge may have come and gone with
+                # nobody waiting here, so the skipped or failed try proves nothing. Try again.
+                try:
+                    return fn(self, *args)
+                except BlockingIOError:
+                    pass
         wait_fd = hub.wait_fd
         if timeout is None:
             while True:
@@ -318,6 +326,8 @@ class socket(_original_socket):
                 hub = _get_hub()
             if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
                 st = self._st = hub.fd_state(self.fileno())
+                if st.readable:  # known to this hub already: try first (see _retry)
+                    return self.recv(bufsize, flags)
             if cur is not hub and st.edge:
                 while True:
                     w = [cur, _PENDING]

@@ -1162,3 +1162,28 @@ def test_recv_answers_odd_arguments_at_once_on_a_drained_socket(clock, args, exp
             with pytest.raises(expected):
                 a.recv(*args)
         assert clock() - start < 1
+
+
+def test_a_socket_read_from_two_threads_loses_no_data():
+    # The main hub took the edge for b"3" while nobody there waited (the socket had moved to
+    # another thread's hub meanwhile): back in the main hub, recv must find the data.
+    import threading
+
+    a, b = socket.socketpair()
+    with a, b:
+        hub.spawn_later(0.01, b.sendall, b"1")
+        assert a.recv(10) == b"1"  # registers a with the main hub
+        got = []
+
+        def in_thread():
+            hub.spawn_later(0.01, b.sendall, b"2")
+            got.append(a.recv(10))
+
+        t = threading.Thread(target=in_thread)
+        t.start()
+        t.join(10)
+        assert got == [b"2"]
+        b.sendall(b"3")
+        hub.sleep(0.05)  # the main hub consumes the edge; nobody waits for it
+        reader = hub.spawn(a.recv, 10)
+        assert reader.get(timeout=5) == b"3"
