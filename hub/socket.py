@@ -50,6 +50,7 @@ from ._dns import (
     getnameinfo,
     is_numeric_host,
 )
+from ._greenlet import sleep as _sleep
 
 __all__ = [
     *_stdlib_socket.__all__,
@@ -130,6 +131,7 @@ def _reiterable(arg: Any) -> Any:
     return list(arg) if isinstance(arg, _Iterator) else arg
 
 
+_AF_UNIX = getattr(_socket, "AF_UNIX", None)
 _INET = (_socket.AF_INET, getattr(_socket, "AF_INET6", _socket.AF_INET))
 # connect() results that mean "still connecting". EINTR too: the connection goes on in the
 # background (the stdlib's blocking connect then waits for it, as we do).
@@ -558,6 +560,19 @@ class socket(_original_socket):
         # connect_ex, not connect: an error number costs no exception. It still raises what is
         # not a connection error (a bad address), as the stdlib's connect_ex does.
         err = _c_connect_ex(self, address)
+        if err == _errno.EAGAIN and _c_family(self) == _AF_UNIX:
+            # Not "connecting": the listener's backlog is full and nothing is under way, so
+            # writability would say nothing. The stdlib reports it in non-blocking and timeout
+            # mode; its blocking connect waits for room, which we poll for.
+            delay = 0.001
+            while err == _errno.EAGAIN and self._timeout is None:
+                _sleep(delay)
+                delay = min(delay * 2, 0.05)
+                err = _c_connect_ex(self, address)
+            if err == _errno.EAGAIN:
+                if raise_errors:
+                    raise BlockingIOError(err, _os.strerror(err))
+                return err
         if err in _CONNECT_PENDING and self._timeout != 0.0:
             if _ASK_AGAIN:
                 # A peer that answers at once (loopback, the local network) has usually finished

@@ -1187,3 +1187,42 @@ def test_a_socket_read_from_two_threads_loses_no_data():
         hub.sleep(0.05)  # the main hub consumes the edge; nobody waits for it
         reader = hub.spawn(a.recv, 10)
         assert reader.get(timeout=5) == b"3"
+
+
+@pytest.mark.skipif(not hasattr(stdlib_socket, "AF_UNIX"), reason="no AF_UNIX")
+def test_unix_connect_to_a_full_backlog(tmp_path):
+    # EAGAIN from a Unix socket's connect means "no room", not "connecting": the stdlib raises
+    # it with a timeout set and waits for room in blocking mode; it never reports a connection
+    # that is not there.
+    path = str(tmp_path / "s")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(0)
+    queued = []
+    with server:
+        for _ in range(10):
+            c = socket.socket(socket.AF_UNIX)
+            c.setblocking(False)
+            try:
+                c.connect(path)
+            except BlockingIOError:
+                c.close()
+                break
+            queued.append(c)
+        else:
+            pytest.skip("the kernel never reported a full backlog")
+        timed = socket.socket(socket.AF_UNIX)
+        timed.settimeout(2)
+        with timed:
+            with pytest.raises(BlockingIOError):
+                timed.connect(path)
+            assert timed.connect_ex(path) == errno.EAGAIN
+        blocking = socket.socket(socket.AF_UNIX)
+        accepted = []
+        hub.spawn_later(0.05, lambda: accepted.append(server.accept()[0]))
+        with blocking:
+            blocking.connect(path)  # waits until the accept makes room
+            assert accepted
+            blocking.sendall(b"x")
+        for s in queued + accepted:
+            s.close()
