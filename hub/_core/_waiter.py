@@ -23,7 +23,8 @@ two-slot instance with ``__init__``). There are four kinds:
 - a started ``hub.Greenlet`` itself: ``start()`` and ``spawn()`` queue the greenlet, whose
   ``__getitem__`` answers item 0 with itself until it runs or is killed, and None after. A
   spawn then allocates no entry, which matters to the garbage collector when many greenlets
-  are spawned at once. Only the hub loop reads such an entry, and only its item 0.
+  are spawned at once. Only the hub loop reads such an entry, and only its item 0. (A subclass
+  with a ``__getitem__`` of its own is queued in a plain ``[greenlet, None]`` list instead.)
 
 A claimer that hands over something that must not be lost (a queue item, a lock) checks what
 :func:`wake` returns; a woken greenlet that unwinds with an exception although it was claimed
