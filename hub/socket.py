@@ -247,7 +247,7 @@ class socket(_original_socket):
         except AttributeError:
             hub = _get_hub()
         st = self._st
-        if st is None or st.hub is not hub or st.fd < 0:
+        if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
             st = self._st = hub.fd_state(self.fileno())
             if st.readable:
                 # The fd was registered with this hub before, by another owner or while this
