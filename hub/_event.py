@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from _thread import allocate_lock, get_ident
 from collections import deque
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import PENDING, TIMEOUT, get_hub
+from ._core import PENDING, TIMEOUT, allocate_lock, get_hub, get_ident
 from ._timeout import Timeout
 from ._waitlist import remove_waiter
 

@@ -8,7 +8,6 @@ belong to the greenlet that holds them.
 
 from __future__ import annotations
 
-from _thread import allocate_lock, get_ident
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -16,7 +15,7 @@ from typing import Any, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import PENDING, TIMEOUT, get_hub
+from ._core import PENDING, TIMEOUT, allocate_lock, get_hub, get_ident
 from ._waitlist import deliver, remove_waiter
 
 __all__ = ["BoundedSemaphore", "Condition", "Lock", "RLock", "Semaphore"]

@@ -16,7 +16,6 @@ through their hubs (see ``hub._waitlist``).
 from __future__ import annotations
 
 import sys
-from _thread import allocate_lock, get_ident
 from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -26,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import PENDING, TIMEOUT, get_hub
+from ._core import PENDING, TIMEOUT, allocate_lock, get_hub, get_ident
 from ._event import Event
 from ._waitlist import deliver, remove_waiter
 

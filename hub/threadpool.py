@@ -12,18 +12,25 @@ it. Idle workers, on the other hand, never keep a deadlocked hub waiting.
 
 from __future__ import annotations
 
-import _thread
-import os
 import weakref
 from collections import deque
 from collections.abc import Callable
 from queue import Empty as _Empty
-from queue import SimpleQueue
 from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import PENDING, TIMEOUT, Hub, get_hub, get_hub_if_exists
+from ._core import (
+    PENDING,
+    TIMEOUT,
+    Hub,
+    allocate_lock,
+    get_hub,
+    get_hub_if_exists,
+    register_at_fork,
+    start_new_thread,
+)
+from ._core import RealSimpleQueue as SimpleQueue
 from ._core._hub import pool_threads
 from ._timeout import Timeout
 
@@ -37,7 +44,7 @@ _LOST_IN_FORK = (
     "threads, so its outcome is unknown here"
 )
 _pools: weakref.WeakSet[ThreadPool] = weakref.WeakSet()
-_count_lock = _thread.allocate_lock()
+_count_lock = allocate_lock()
 
 
 def _count_pool_thread(delta: int) -> None:
@@ -167,7 +174,7 @@ class ThreadPool:
         self.idle_timeout = idle_timeout
         self.hub = hub if hub is not None else get_hub()
         self._jobs: SimpleQueue[Any] = SimpleQueue()
-        self._lock = _thread.allocate_lock()
+        self._lock = allocate_lock()
         self._workers = 0
         self._unfinished = 0  # jobs submitted and not yet done
         # Their results, so that a child process can fail them (see _reset_after_fork).
@@ -193,7 +200,7 @@ class ThreadPool:
         self._jobs.put((fn, args, kwargs, result))
         if start_worker:
             try:
-                _thread.start_new_thread(self._worker, ())
+                start_new_thread(self._worker, ())
             except BaseException:
                 with self._lock:
                     self._workers -= 1
@@ -262,7 +269,7 @@ class ThreadPool:
         # keepalive: a greenlet waiting on one gets an error, not a hang or a false LoopExit.
         pending, self._pending = self._pending, set()
         self._jobs = SimpleQueue()
-        self._lock = _thread.allocate_lock()
+        self._lock = allocate_lock()
         self._workers = self._unfinished = 0
         if self.hub is not get_hub_if_exists():
             return  # the hub of a thread that does not exist in the child
@@ -276,10 +283,10 @@ class ThreadPool:
 
 def _after_fork_in_child() -> None:
     global _count_lock
-    _count_lock = _thread.allocate_lock()
+    _count_lock = allocate_lock()
     for pool in list(_pools):
         pool._reset_after_fork()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+if register_at_fork is not None:
+    register_at_fork(after_in_child=_after_fork_in_child)

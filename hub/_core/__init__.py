@@ -6,6 +6,23 @@ Everything else in ``hub`` is built on what this package exports and nothing mor
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
 from ._hub import Hub, get_hub, get_hub_if_exists, set_hub
 from ._io import FdState, add_waiter, remove_waiter
+from ._originals import (
+    RealSimpleQueue,
+    RealThreadLocal,
+    allocate_lock,
+    get_ident,
+    monotonic,
+    os_fork,
+    os_waitpid,
+    real_select,
+    real_sleep,
+    register_at_fork,
+    set_wakeup_fd,
+    signal_signal,
+    start_joinable_thread,
+    start_new_thread,
+    thread_count,
+)
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
 
@@ -19,13 +36,28 @@ __all__ = [
     "Hub",
     "InvalidSwitchError",
     "LoopExit",
+    "RealSimpleQueue",
+    "RealThreadLocal",
     "Throw",
     "Timer",
     "add_waiter",
+    "allocate_lock",
     "get_hub",
     "get_hub_if_exists",
+    "get_ident",
+    "monotonic",
     "new_waiter",
+    "os_fork",
+    "os_waitpid",
+    "real_select",
+    "real_sleep",
+    "register_at_fork",
     "remove_waiter",
     "set_hub",
+    "set_wakeup_fd",
+    "signal_signal",
+    "start_joinable_thread",
+    "start_new_thread",
+    "thread_count",
     "wake",
 ]

@@ -34,10 +34,8 @@ greenlet, so Ctrl-C stops a script where its user expects.
 
 from __future__ import annotations
 
-import _thread
 import os
 import sys
-import time
 import traceback
 from collections import deque
 from collections.abc import Callable
@@ -46,6 +44,7 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
+from . import _originals
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
 from ._timers import Timer
@@ -62,7 +61,7 @@ _THREAD_RECHECK = 0.5
 _SYSTEM_ERRORS = (KeyboardInterrupt, SystemExit)
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-_tls = _thread._local()
+_tls = _originals.RealThreadLocal()
 
 #: Live worker threads of hub thread pools; they never wake a hub unasked (see _blocked_forever).
 pool_threads = [0]
@@ -95,8 +94,8 @@ class Hub(greenlet):
             root = root.parent
         super().__init__(parent=root)
         self._hub = self  # see get_hub()
-        self.thread_ident = _thread.get_ident()
-        self.clock: Callable[[], float] = clock or time.monotonic
+        self.thread_ident = _originals.get_ident()
+        self.clock: Callable[[], float] = clock or _originals.monotonic
         self._jump = getattr(self.clock, "jump", None)
         self._ready: deque[Any] = deque()
         self._idle: deque[list[Any]] = deque()
@@ -604,7 +603,7 @@ class Hub(greenlet):
     def _other_threads(self) -> bool:
         # _thread._count() counts live threads other than the main one. In a non-main thread
         # that includes ourselves but not the main thread, which could wake us: the same sum.
-        return _thread._count() - pool_threads[0] > 0
+        return _originals.thread_count() - pool_threads[0] > 0
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -729,7 +728,7 @@ def set_hub(hub: Hub | None) -> None:
 def _after_fork_in_child() -> None:
     hub = getattr(_tls, "hub", None)
     if hub is not None:
-        hub.thread_ident = _thread.get_ident()
+        hub.thread_ident = _originals.get_ident()
         hub._reinit_after_fork()
         # Calls other threads queued before the fork still run in the child: what they report
         # (a thread-pool job's outcome, say) happened before the fork, so it holds here too.
@@ -739,5 +738,5 @@ def _after_fork_in_child() -> None:
     pool_threads[0] = 0
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+if _originals.register_at_fork is not None:
+    _originals.register_at_fork(after_in_child=_after_fork_in_child)
