@@ -32,7 +32,13 @@ _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _VCHAR = rb"[\x21-\x7e\x80-\xff]"
 _REQUEST_LINE = re.compile(rb"(" + _TOKEN + rb") ([\x21-\x7e]+) (HTTP/[0-9]\.[0-9])")
 _HEADER = re.compile(
-    rb"(" + _TOKEN + rb"):[ \t]*((?:" + _VCHAR + rb"(?:[ \t\x21-\x7e\x80-\xff]*" + _VCHAR + rb")?)?)[ \t]*"
+    rb"("
+    + _TOKEN
+    + rb"):[ \t]*((?:"
+    + _VCHAR
+    + rb"(?:[ \t\x21-\x7e\x80-\xff]*"
+    + _VCHAR
+    + rb")?)?)[ \t]*"
 )
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[\t\x20-\x7e\x80-\xff]*)?")
 _DIGITS = re.compile(rb"[0-9]{1,18}")

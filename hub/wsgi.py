@@ -664,6 +664,14 @@ class _Response:
                 self._send_whole(data)
             elif kind is FileWrapper and not self.headers_sent and self._sendfile(result):
                 pass
+            elif req.method == "HEAD" and not self.headers_sent:
+                # No body goes out, but the length a GET would have is worth telling.
+                length = 0
+                for data in result:
+                    length += len(data)
+                    if self.headers_sent:  # the application called write()
+                        break
+                self._send_whole(b"", length)
             else:
                 for data in result:
                     if data:
@@ -675,9 +683,11 @@ class _Response:
                 close()
         return not self._app_close
 
-    def _send_whole(self, data: bytes) -> None:
+    def _send_whole(self, data: bytes, length: int | None = None) -> None:
         """The whole body at once: one sendall with the headers."""
-        head = self._head(len(data), True)
+        if self.headers_sent:
+            return
+        head = self._head(len(data) if length is None else length, True)
         if self._no_body:
             self._sock.sendall(head)
             return
@@ -853,7 +863,8 @@ class WSGIServer(StreamServer):
         if self._log_time[0] != now:
             self._log_time = (now, time.strftime("%d/%b/%Y:%H:%M:%S %z", time.localtime(now)))
         self.log.write(
-            self.log_format % (client or "-", self._log_time[1], line, status, length or "-", seconds)
+            self.log_format
+            % (client or "-", self._log_time[1], line, status, length or "-", seconds)
         )
 
     def log_error(self, env: dict[str, Any], exc: BaseException) -> None:
