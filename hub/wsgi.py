@@ -181,9 +181,8 @@ class Input:
         if self._chunk_left == 0:
             if self._remaining < 0:
                 return b""  # the last chunk was read
-            if self._remaining > 0:
-                if self._raw_line() != b"":
-                    raise HTTPError(400, "chunk data not followed by CRLF")
+            if self._remaining > 0 and self._raw_line() != b"":
+                raise HTTPError(400, "chunk data not followed by CRLF")
             size = parse_chunk_size(self._raw_line())
             if size == 0:
                 self._read_trailers()
@@ -601,10 +600,7 @@ class _Response:
         return "".join(lines).encode("latin-1")
 
     def _app_close_in_headers(self) -> bool:
-        for n, v in self._headers:
-            if n.lower() == "connection" and "close" in v.lower():
-                return True
-        return False
+        return any(n.lower() == "connection" and "close" in v.lower() for n, v in self._headers)
 
     def write(self, data: bytes) -> None:
         """Send ``data`` as (part of) the body, the headers first if they are not sent yet."""

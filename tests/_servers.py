@@ -1,4 +1,4 @@
-"""Helpers for the server tests: run a WSGIServer in the test process, talk to it with real clients."""
+"""Server test helpers: a WSGIServer in the test process, real clients to talk to it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""hub.wsgi: the WSGI server with real clients (http.client, requests, raw sockets, websocket, wrk)."""
+"""hub.wsgi with real clients: http.client, requests, raw sockets, a websocket client, wrk."""
 
 from __future__ import annotations
 
@@ -222,7 +222,8 @@ def test_expect_100_continue_sent_on_first_read():
     with serving(app) as server:
         with socket.create_connection(server.address, timeout=10) as c:
             c.sendall(
-                b"PUT /read HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"
+                b"PUT /read HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                b"Expect: 100-continue\r\n\r\n"
             )
             assert c.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
             c.sendall(b"data")
