@@ -42,6 +42,10 @@ _HEADER = re.compile(
 )
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:;[\t\x20-\x7e\x80-\xff]*)?")
 _DIGITS = re.compile(rb"[0-9]{1,18}")
+_SPECIAL = frozenset(
+    {"host", "content-length", "connection", "transfer-encoding", "upgrade", "expect"}
+)
+_NO_TOKENS: frozenset[str] = frozenset()
 
 
 class HTTPError(Exception):
@@ -91,22 +95,21 @@ def parse_head(head: bytes, max_fields: int = 100, max_field_size: int = 8190) -
 
     Raises :class:`HTTPError` (400, 431, 501, 505) for what cannot be served.
     """
-    crlf = head.count(b"\r\n")
-    if head.count(b"\n") != crlf or head.count(b"\r") != crlf:
-        raise HTTPError(400, "bare CR or LF in the request head")
+    # Every line is matched whole by a pattern that admits neither CR nor LF, so a bare CR or
+    # LF anywhere in the head fails one of the matches below.
     lines = head.split(b"\r\n")
     m = _REQUEST_LINE.fullmatch(lines[0])
     if m is None:
-        raise HTTPError(400, "malformed request line")
+        raise HTTPError(400, "malformed request line or bare CR/LF")
     method, target, version = m.groups()
     if version != b"HTTP/1.1" and version != b"HTTP/1.0":
         raise HTTPError(505, f"{version.decode('latin-1')} is not supported")
     if len(lines) - 1 > max_fields:
         raise HTTPError(431, f"more than {max_fields} header fields")
     req = Request()
-    req.method = method.decode("ascii")
+    req.method = method.decode("latin-1")
     req.target = target.decode("latin-1")
-    req.version = version.decode("ascii")
+    req.version = version.decode("latin-1")
     headers: list[tuple[str, str]] = []
     content_length = None
     te = None
@@ -115,35 +118,40 @@ def parse_head(head: bytes, max_fields: int = 100, max_field_size: int = 8190) -
     upgrade = False
     expect = False
     match = _HEADER.fullmatch
+    special = _SPECIAL
     for line in lines[1:]:
-        if len(line) > max_field_size:
-            raise HTTPError(431, f"a header field longer than {max_field_size} bytes")
         hm = match(line)
         if hm is None:
+            if len(line) > max_field_size:
+                raise HTTPError(431, f"a header field longer than {max_field_size} bytes")
             if line[:1] in (b" ", b"\t"):
                 raise HTTPError(400, "obsolete line folding is not accepted")
-            raise HTTPError(400, "malformed header field")
-        name = hm.group(1).decode("ascii").lower()
-        value = hm.group(2).decode("latin-1")
+            raise HTTPError(400, "malformed header field or bare CR/LF")
+        if len(line) > max_field_size:
+            raise HTTPError(431, f"a header field longer than {max_field_size} bytes")
+        raw_name, raw_value = hm.groups()
+        name = raw_name.lower().decode("latin-1")
+        value = raw_value.decode("latin-1")
         headers.append((name, value))
-        if name == "content-length":
-            if content_length is not None:
-                raise HTTPError(400, "more than one Content-Length")
-            if _DIGITS.fullmatch(hm.group(2)) is None:
-                raise HTTPError(400, f"bad Content-Length {value!r}")
-            content_length = int(value)
-        elif name == "transfer-encoding":
-            if te is not None:
-                raise HTTPError(501, "more than one Transfer-Encoding")
-            te = value.lower()
-        elif name == "host":
-            host_count += 1
-        elif name == "connection":
-            connection = f"{connection},{value.lower()}" if connection else value.lower()
-        elif name == "upgrade":
-            upgrade = True
-        elif name == "expect":
-            expect = value.lower() == "100-continue"
+        if name in special:
+            if name == "host":
+                host_count += 1
+            elif name == "content-length":
+                if content_length is not None:
+                    raise HTTPError(400, "more than one Content-Length")
+                if _DIGITS.fullmatch(raw_value) is None:
+                    raise HTTPError(400, f"bad Content-Length {value!r}")
+                content_length = int(value)
+            elif name == "connection":
+                connection = f"{connection},{value.lower()}" if connection else value.lower()
+            elif name == "transfer-encoding":
+                if te is not None:
+                    raise HTTPError(501, "more than one Transfer-Encoding")
+                te = value.lower()
+            elif name == "upgrade":
+                upgrade = True
+            else:  # expect
+                expect = value.lower() == "100-continue"
     http11 = req.version == "HTTP/1.1"
     if http11 and host_count != 1:
         raise HTTPError(400, "an HTTP/1.1 request needs exactly one Host header")
@@ -162,8 +170,12 @@ def parse_head(head: bytes, max_fields: int = 100, max_field_size: int = 8190) -
         content_length = 0
     req.content_length = content_length
     req.headers = headers
-    tokens = {t.strip() for t in connection.split(",")} if connection else set()
-    req.close = "close" in tokens or (not http11 and "keep-alive" not in tokens)
+    if connection:
+        tokens = {t.strip() for t in connection.split(",")}
+        req.close = "close" in tokens or (not http11 and "keep-alive" not in tokens)
+    else:
+        tokens = _NO_TOKENS
+        req.close = not http11
     req.upgrade = upgrade and "upgrade" in tokens
     req.expect_continue = expect and http11
     return req
