@@ -313,6 +313,9 @@ class WSGIHandler:
             pass  # not TCP (a Unix socket)
         idle = server.keepalive
         busy = server.network_timeout
+        single = idle is not None and idle <= 0  # keep-alive off: one request per connection
+        if single:
+            idle = busy
         current = busy
         sock.settimeout(busy)
         base = server.get_environ(sock, self.client_address)
@@ -344,6 +347,8 @@ class WSGIHandler:
             except HTTPError as exc:
                 self._send_error(exc, head)
                 return
+            if single:
+                req.close = True
             if not self.handle_request(req, head, base):
                 return
 
