@@ -42,6 +42,8 @@ from urllib.parse import unquote_to_bytes
 from greenlet import getcurrent
 
 from . import socket as _socket
+from ._core import get_hub
+from ._greenlet import Greenlet, sleep
 from ._http import HTTPError, parse_chunk_size, parse_head
 from .server import StreamServer
 
@@ -311,34 +313,30 @@ class WSGIHandler:
             sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         except OSError:
             pass  # not TCP (a Unix socket)
-        idle = server.keepalive
-        busy = server.network_timeout
-        single = idle is not None and idle <= 0  # keep-alive off: one request per connection
-        if single:
-            idle = busy
-        current = busy
-        sock.settimeout(busy)
+        single = server.keepalive is not None and server.keepalive <= 0
+        # One timeout for every socket operation, set once: the idle keep-alive timeout is kept
+        # by the server's reaper greenlet instead (see WSGIServer._reap), because switching the
+        # socket's timeout twice per request costs four system calls, ~15% of a small request.
+        sock.settimeout(server.network_timeout)
         base = server.get_environ(sock, self.client_address)
         me = getcurrent()
-        idle_set = server._idle
+        idle = server._idle
+        clock = server._clock
         while not server.closed:
             buf = self._buf
             while buf[:2] == b"\r\n":
                 buf = buf[2:]  # stray CRLFs between requests (RFC 9112 2.2)
             if b"\r\n\r\n" not in buf:
-                if not buf and idle != current:
-                    sock.settimeout(idle)
-                    current = idle
-                idle_set.add(me)
-                try:
+                if buf:
                     buf = self._read_head(buf)
-                finally:
-                    idle_set.discard(me)
+                else:
+                    idle[me] = clock()  # waiting for the next request: the reaper may close it
+                    try:
+                        buf = self._read_head(buf)
+                    finally:
+                        idle.pop(me, None)
                 if buf is None:
                     return
-                if current != busy:
-                    sock.settimeout(busy)
-                    current = busy
             end = buf.find(b"\r\n\r\n")
             head = buf[:end]
             self._buf = buf[end + 4 :]
@@ -803,7 +801,10 @@ class WSGIServer(StreamServer):
             if value is not None:
                 setattr(self, name, value)
         self.environ = dict(environ or {})
-        self._idle: set[Any] = set()
+        # Connections waiting for their next request: greenlet -> since when (hub clock).
+        self._idle: dict[Any, float] = {}
+        self._clock = get_hub().clock
+        self._reaper: Any = None
         self._log_time = (-1, "")
 
     def application(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -839,6 +840,33 @@ class WSGIServer(StreamServer):
     def handle(self, sock: Any, address: Any) -> None:
         """Serve one connection with ``handler_class``."""
         self.handler_class(sock, address, self).handle()
+
+    def start(self) -> None:
+        """Listen and accept in the background; also start the idle-connection reaper."""
+        super().start()
+        if self.keepalive is not None and self.keepalive > 0:
+            self._reaper = Greenlet.spawn(self._reap, self.keepalive)
+
+    def _reap(self, keepalive: float) -> None:
+        # Close the connections idle for longer than keepalive, checking a few times per
+        # keepalive period: a connection may stay idle up to ~1.25 x keepalive.
+        idle = self._idle
+        clock = self._clock
+        period = min(max(keepalive / 4, 0.01), 1.0)
+        while True:
+            sleep(period)
+            limit = clock() - keepalive
+            for g, since in list(idle.items()):
+                if since <= limit and idle.get(g) == since:
+                    del idle[g]
+                    g.kill(block=False)
+
+    def close(self) -> None:
+        """Stop accepting; connections go on until their request is answered."""
+        super().close()
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            reaper.kill(block=False)
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop accepting, close idle keep-alive connections, let requests in flight finish."""
