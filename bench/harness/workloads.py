@@ -245,16 +245,11 @@ def wsgi_case(app: str, conns: int = 100) -> Case:
         return Sample(rate, extra)
 
     what = "a hello-world WSGI callable" if app == "hello" else "a Flask route"
-    return Case(
-        f"wsgi {app}",
-        "wsgi",
-        "requests/s",
-        True,
-        WSGI,
-        run,
-        note=f"wrk, 1 thread, {conns} keep-alive connections, {what}",
-        skip="" if shutil.which("wrk") else "wrk is not installed (apt-get install wrk)",
-    )
+    case = Case(f"wsgi {app}", "wsgi", "requests/s", True, WSGI, run)
+    case.note = f"wrk, 1 thread, {conns} keep-alive connections, {what}"
+    if not shutil.which("wrk"):
+        case.skip = "wrk is not installed (apt-get install wrk)"
+    return case
 
 
 # -- fetch ----------------------------------------------------------------------------------------
