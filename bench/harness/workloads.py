@@ -227,7 +227,8 @@ def wsgi_case(app: str, conns: int = 100) -> Case:
             url = f"http://127.0.0.1:{server.port}/"
             wrk = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", url]
             _wait_answering(server)  # a gunicorn worker boots after the port is bound
-            procs.run_client([*wrk[:3], "-d1s", url], s.load_cpu, 31, server=server)
+            if not s.quick:
+                procs.run_client([*wrk[:3], "-d1s", url], s.load_cpu, 31, server=server)
             assert server.proc is not None
             cpu = _process_tree_cpu(server.proc.pid)
             out = procs.run_client(wrk, s.load_cpu, seconds + 30, server=server)
