@@ -167,7 +167,7 @@ def test_preload_with_ssl_and_requests_imported_early(tmp_path):
     assert "Traceback" not in g.text()
 
 
-def test_max_requests_heartbeat_keepalive_off_and_sigint(tmp_path):
+def test_max_requests_limits_heartbeat_keepalive_off_and_sigint(tmp_path):
     require("flask")
     g = Gunicorn(
         tmp_path,
@@ -180,8 +180,11 @@ def test_max_requests_heartbeat_keepalive_off_and_sigint(tmp_path):
         "2",
         "--keep-alive",
         "0",
+        "--limit-request-line",
+        "200",
     )
     try:
+        assert g.get("/" + "x" * 300)[0] == 414  # limit_request_line (not counted as a request)
         first = g.get("/pid")[1]
         time.sleep(2.5)  # longer than --timeout: the heartbeat keeps the worker alive
         assert g.get("/pid")[1] == first
