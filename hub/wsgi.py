@@ -431,11 +431,12 @@ class WSGIHandler:
             if not response.headers_sent:
                 self._send_error(exc, head, log=False)
             response.status_code = exc.status
-        except Exception as exc:
-            server.log_error(env, exc)
+        except OSError as exc:
             if not response.headers_sent:
-                self._send_error(HTTPError(500, "the application failed"), log=False)
-            response.status_code = 500
+                self._app_failed(env, exc, response)
+            # else the client went away while we answered: nothing to report, just close
+        except Exception as exc:
+            self._app_failed(env, exc, response)
         if server.log is not None:
             server.log_request(env, response.status_code, response.sent, time.time() - start)
         if keep:
@@ -443,6 +444,12 @@ class WSGIHandler:
                 keep = self._drain(body, req)
             self._buf = body.leftover()
         return keep
+
+    def _app_failed(self, env: dict[str, Any], exc: BaseException, response: _Response) -> None:
+        self.server.log_error(env, exc)
+        if not response.headers_sent:
+            self._send_error(HTTPError(500, "the application failed"), log=False)
+        response.status_code = 500
 
     def _drain(self, body: Input, req: Any) -> bool:
         """Read and drop the rest of a body the application left; False to close instead."""

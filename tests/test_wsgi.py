@@ -571,3 +571,22 @@ def test_wrk_keep_alive_load():
 
 def _run_capture(argv):
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_client_leaving_mid_response_is_not_an_error():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        for _ in range(2000 if environ["PATH_INFO"] == "/big" else 1):
+            hub.sleep(0)
+            yield b"x" * 65536
+
+    errors = io.StringIO()
+    with serving(app, error_log=errors) as server:
+        c = socket.create_connection(server.address)
+        c.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert c.recv(100).startswith(b"HTTP/1.1 200 OK")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        c.close()  # a reset while the server is still sending
+        hub.sleep(0.3)
+        assert in_thread(http_get, server.address)[0][0] == 200
+    assert errors.getvalue() == ""
