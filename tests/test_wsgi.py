@@ -590,3 +590,48 @@ def test_client_leaving_mid_response_is_not_an_error():
         hub.sleep(0.3)
         assert in_thread(http_get, server.address)[0][0] == 200
     assert errors.getvalue() == ""
+
+
+class _GreenThread:
+    """What simple-websocket needs of a thread class, as a greenlet."""
+
+    def __init__(self, target):
+        self._target = target
+        self.name = "green-(_thread)"
+
+    def start(self):
+        hub.spawn(self._target)
+
+
+def test_simple_websocket_server_side():
+    simple_websocket = require("simple_websocket")
+    websocket = require("websocket")
+    from hub import selectors
+
+    def app(environ, start_response):
+        environ["werkzeug.socket"] = environ["hub.socket"]  # where simple-websocket looks
+        ws = simple_websocket.Server.accept(
+            environ,
+            thread_class=_GreenThread,
+            event_class=hub.Event,
+            selector_class=selectors.DefaultSelector,
+        )
+        try:
+            while True:
+                ws.send("echo: " + ws.receive(timeout=10))
+        except simple_websocket.ConnectionClosed:
+            pass
+        return []
+
+    def client(address):
+        ws = websocket.create_connection(f"ws://{address[0]}:{address[1]}/", timeout=10)
+        try:
+            ws.send("one")
+            first = ws.recv()
+            ws.send("two")
+            return [first, ws.recv()]
+        finally:
+            ws.close()
+
+    with serving(app) as server:
+        assert in_thread(client, server.address) == ["echo: one", "echo: two"]
