@@ -909,4 +909,5 @@ class WSGIServer(StreamServer):
             return
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         where = f"{env.get('REQUEST_METHOD')} {env.get('RAW_URI')}"
-        self.error_log.write(f"Error handling {where} from {env.get('REMOTE_ADDR')}:\n{text}")
+        who = env.get("REMOTE_ADDR")
+        self.error_log.write(f"Error handling {where} from {who}:\n{text.rstrip()}")
