@@ -41,6 +41,7 @@ from typing import Any
 from greenlet import GreenletExit
 
 from . import socket as _socket
+from . import ssl as _hub_ssl
 from ._event import Event
 from ._greenlet import Greenlet, sleep
 from .pool import Group, Pool
@@ -318,21 +319,17 @@ class StreamServer(BaseServer):
         certfile = args.get("certfile")
         if context is None and certfile is None and args.get("keyfile") is None:
             return None
-        from . import ssl as _ssl
-
         if context is None:
             if certfile is None:
                 raise ValueError("certfile must be specified with keyfile")
-            context = _ssl.SSLContext(args.get("ssl_version", _ssl.PROTOCOL_TLS_SERVER))
+            context = _hub_ssl.SSLContext(args.get("ssl_version", _hub_ssl.PROTOCOL_TLS_SERVER))
             context.load_cert_chain(certfile, args.get("keyfile"))
-            cert_reqs = args.get("cert_reqs", _ssl.CERT_NONE)
+            cert_reqs = args.get("cert_reqs", _hub_ssl.CERT_NONE)
             if args.get("ca_certs"):
                 context.load_verify_locations(args["ca_certs"])
             context.verify_mode = cert_reqs
             if args.get("ciphers"):
                 context.set_ciphers(args["ciphers"])
-        elif not isinstance(context, _ssl.SSLContext):
-            context = _ssl._ours(context)  # the caller's context, handing out cooperative sockets
         return context
 
     @property
@@ -377,9 +374,14 @@ class StreamServer(BaseServer):
 
     def wrap_socket(self, conn: Any) -> Any:
         """The connection as the handler gets it: TLS-wrapped if the server is TLS."""
-        if self.ssl_context is None:
+        context = self.ssl_context
+        if context is None:
             return conn
-        return self.ssl_context.wrap_socket(conn, **self._ssl_wrap_args)
+        if context.sslsocket_class is _hub_ssl.SSLSocket:
+            return context.wrap_socket(conn, **self._ssl_wrap_args)
+        # A context of the unpatched stdlib would hand out a blocking SSLSocket. Build ours the
+        # way SSLContext.wrap_socket builds its class's, leaving the caller's context as it is.
+        return _hub_ssl.SSLSocket._create(conn, context=context, **self._ssl_wrap_args)
 
     def _run_handler(self, conn: Any, address: Any) -> None:
         try:
