@@ -512,6 +512,7 @@ class _Response:
 
     __slots__ = (
         "_app_close",
+        "_app_date",
         "_chunked",
         "_handler",
         "_headers",
@@ -533,6 +534,7 @@ class _Response:
         self._headers: list[tuple[str, str]] = []
         self._length: int | None = None
         self._app_close = False
+        self._app_date = False
         self._chunked = False
         self._no_body = False
         self.headers_sent = False
@@ -556,6 +558,7 @@ class _Response:
         code = int(status[:3])
         length = None
         app_close = False
+        app_date = False
         for name, value in headers:
             if type(name) is not str or type(value) is not str:
                 raise TypeError(f"WSGI header names and values must be str: {(name, value)!r}")
@@ -566,6 +569,8 @@ class _Response:
                 length = int(value)
             elif lname == "connection":
                 app_close = "close" in value.lower()
+            elif lname == "date":
+                app_date = True
             elif lname == "transfer-encoding":
                 raise ValueError("Transfer-Encoding is the server's header (PEP 3333: hop-by-hop)")
         self._status = status
@@ -573,6 +578,7 @@ class _Response:
         self._headers = headers
         self._length = length
         self._app_close = app_close
+        self._app_date = app_date
         self._no_body = code < 200 or code in (204, 304) or self._req.method == "HEAD"
         return self.write
 
@@ -605,7 +611,7 @@ class _Response:
                 lines.append("Connection: close\r\n")
         elif req.version == "HTTP/1.0":
             lines.append("Connection: keep-alive\r\n")
-        lines.append(f"Date: {_date.get()}\r\n\r\n")
+        lines.append("\r\n" if self._app_date else f"Date: {_date.get()}\r\n\r\n")
         self.headers_sent = True
         return "".join(lines).encode("latin-1")
 

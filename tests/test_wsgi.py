@@ -635,3 +635,15 @@ def test_simple_websocket_server_side():
 
     with serving(app) as server:
         assert in_thread(client, server.address) == ["echo: one", "echo: two"]
+
+
+def test_application_date_header_is_not_doubled():
+    def app(environ, start_response):
+        start_response(
+            "200 OK", [("Date", "Thu, 01 Jan 2026 00:00:00 GMT"), ("Content-Length", "0")]
+        )
+        return [b""]
+
+    with serving(app) as server:
+        out = raw(server, b"GET / HTTP/1.0\r\n\r\n")
+    assert out.count(b"Date: ") == 1 and b"Date: Thu, 01 Jan 2026 00:00:00 GMT\r\n" in out
