@@ -420,8 +420,6 @@ class WSGIHandler:
         server = self.server
         body = Input(self.socket, self._buf, req.content_length, req.expect_continue)
         env = self.get_environ(req, base, body)
-        if req.content_length is not None and "CONTENT_LENGTH" not in env and req.content_length:
-            env["CONTENT_LENGTH"] = str(req.content_length)
         response = _Response(self, req)
         start = time.time() if server.log is not None else 0.0
         keep = False
@@ -649,7 +647,6 @@ class _Response:
 
     def run(self, application: Callable[..., Iterable[bytes]], env: dict[str, Any]) -> bool:
         """Call the application and send its response; True if the connection may stay open."""
-        env["wsgi.file_wrapper"] = FileWrapper
         result = application(env, self.start_response)
         try:
             req = self._req
@@ -840,6 +837,7 @@ class WSGIServer(StreamServer):
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
             "wsgi.input_terminated": True,
+            "wsgi.file_wrapper": FileWrapper,
             "hub.socket": sock,
         }
         if isinstance(address, tuple):
