@@ -20,6 +20,7 @@ import os as _os
 from typing import Any
 
 from ._children import wait_any, wait_child
+from ._core import reinit
 from ._io_waits import wait_read
 
 __all__ = [
@@ -49,14 +50,32 @@ _P_PGID = getattr(_os, "P_PGID", 2)
 _P_ALL = getattr(_os, "P_ALL", 0)
 _P_PIDFD = getattr(_os, "P_PIDFD", None)
 
-#: The stdlib's ``os.fork`` (the hub re-initialises in the child through register_at_fork).
-fork: Any = getattr(_os, "fork", None)
-#: The stdlib's ``os.forkpty``, for the same reason.
-forkpty: Any = getattr(_os, "forkpty", None)
+_fork = getattr(_os, "fork", None)
+_forkpty = getattr(_os, "forkpty", None)
 #: The stdlib's ``os.posix_spawn``: it returns as soon as the child exists.
 posix_spawn: Any = getattr(_os, "posix_spawn", None)
 #: The stdlib's ``os.posix_spawnp``.
 posix_spawnp: Any = getattr(_os, "posix_spawnp", None)
+
+
+def fork() -> int:
+    """``os.fork``: 0 in the child, whose hub is re-initialised (a fresh epoll instance and
+    wake-up fd, the fds it knew registered again, thread-pool jobs of the parent failed), and
+    the child's pid in the parent. The hub's ``os.register_at_fork`` hook does that work for
+    every fork Python makes; :func:`hub.reinit` repeats it only if that hook did not run."""
+    pid = _fork()  # type: ignore[misc]
+    if pid == 0:
+        reinit()
+    return pid  # type: ignore[no-any-return]
+
+
+def forkpty() -> tuple[int, int]:
+    """``os.forkpty``: (0, -1) in the child, whose hub is re-initialised as after
+    :func:`fork`; (child pid, fd of the pseudo-terminal's controlling end) in the parent."""
+    pid, fd = _forkpty()  # type: ignore[misc]
+    if pid == 0:
+        reinit()
+    return pid, fd
 
 
 def _target(pid: int) -> tuple[int, int]:

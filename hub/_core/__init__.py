@@ -4,7 +4,7 @@ Everything else in ``hub`` is built on what this package exports and nothing mor
 """
 
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
-from ._hub import Hub, get_hub, get_hub_if_exists, set_hub
+from ._hub import Hub, get_hub, get_hub_if_exists, reinit, set_hub
 from ._io import FdState, add_waiter, remove_waiter
 from ._originals import (
     RealSimpleQueue,
@@ -52,6 +52,7 @@ __all__ = [
     "real_select",
     "real_sleep",
     "register_at_fork",
+    "reinit",
     "remove_waiter",
     "set_hub",
     "set_wakeup_fd",

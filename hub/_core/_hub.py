@@ -51,7 +51,7 @@ from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
 
-__all__ = ["Hub", "get_hub", "get_hub_if_exists", "set_hub"]
+__all__ = ["Hub", "get_hub", "get_hub_if_exists", "reinit", "set_hub"]
 
 # Ready entries run per loop turn before IO is polled again.
 _BATCH = 1000
@@ -725,7 +725,23 @@ def set_hub(hub: Hub | None) -> None:
         root._hub = hub
 
 
+# The pid the hub's fork handling last ran for (reinit() tells a missed fork by it).
+_pid = [os.getpid()]
+
+
+def reinit() -> None:
+    """Re-initialise the calling thread's hub after a fork Python's at-fork hooks did not see.
+
+    ``os.fork()`` (and anything forking through it, multiprocessing included) already runs this
+    in the child. Call it in a child forked by a C library that skips Python's hooks; in a
+    process whose hub is already its own (the parent, or a child whose hooks ran) it does nothing.
+    """
+    if os.getpid() != _pid[0]:
+        _after_fork_in_child()
+
+
 def _after_fork_in_child() -> None:
+    _pid[0] = os.getpid()
     hub = getattr(_tls, "hub", None)
     if hub is not None:
         hub.thread_ident = _originals.get_ident()
