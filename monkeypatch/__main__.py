@@ -1,6 +1,7 @@
 """Run a program with the stdlib patched: ``python -m monkeypatch [options] script.py args...``.
 
     python -m monkeypatch [--check] [--no-socket] [--no-dns] [--no-time] [--no-select] [--no-ssl]
+                          [--no-subprocess] [--no-os] [--no-signal]
                           (script.py | -m module) [args...]
     python -m monkeypatch --check [--no-...]
 
