@@ -186,7 +186,7 @@ class _SigchldWatcher:
                 if hub.suspend(w, step) is not TIMEOUT:
                     return True
                 del waits[id(w)]
-                w = [w[0], PENDING]
+                w = [getcurrent(), PENDING]
                 delay = min(delay * _RECHECK_GROWTH, _RECHECK_MAX)
         finally:
             waits.pop(id(w), None)
