@@ -208,6 +208,54 @@ def fetch_case() -> Case:
     )
 
 
+# -- subprocess -----------------------------------------------------------------------------------
+
+
+def subprocess_cases() -> list[Case]:
+    """100 concurrent ``subprocess.run(["true"])``, and 64 MB through ``cat`` with communicate."""
+
+    def run_many(toolkit: str, s: Settings) -> Sample:
+        count = 100
+        out = procs.run_json(
+            procs.python_cmd("subprocess_sync.py", toolkit, "run", str(count)), s.server_cpu, 120
+        )
+        if out["errors"]:
+            raise Failed(f"{out['errors']} of {count} children failed")
+        return Sample(out["seconds"] * 1000, {"count": count})
+
+    def communicate(toolkit: str, s: Settings) -> Sample:
+        megabytes = 64
+        out = procs.run_json(
+            procs.python_cmd("subprocess_sync.py", toolkit, "communicate", str(megabytes)),
+            s.server_cpu,
+            120,
+        )
+        if out["errors"]:
+            raise Failed("the data came back changed")
+        return Sample(megabytes / out["seconds"], {"seconds": out["seconds"]})
+
+    return [
+        Case(
+            "subprocess run x100",
+            "subprocess",
+            "ms (wall)",
+            False,
+            [*GREEN[:2], "threads"],
+            run_many,
+            note='100 concurrent subprocess.run(["true"]), one greenlet or thread each',
+        ),
+        Case(
+            "subprocess communicate 64 MB",
+            "subprocess",
+            "MB/s",
+            True,
+            [*GREEN[:2], "threads"],
+            communicate,
+            note="64 MB to cat and back through one Popen.communicate()",
+        ),
+    ]
+
+
 # -- memory ---------------------------------------------------------------------------------------
 
 
@@ -278,6 +326,7 @@ def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
         echo_case(100, 65536),
         http_case(),
         fetch_case(),
+        *subprocess_cases(),
         *micro_cases(),
         memory_case(),
         echo_case(100, 64, tls=True),
