@@ -73,7 +73,9 @@ __all__ = [
 _stdlib_init = _subprocess.Popen.__init__
 _stdlib_communicate = _subprocess.Popen._communicate
 _WNOHANG = 1 if sys.platform == "win32" else __import__("os").WNOHANG
-_READ = 1 << 18  # per read from a pipe (a pipe holds 64 KiB by default)
+_READ = (
+    1 << 16
+)  # per read from a pipe: what a default pipe holds (bigger buffers cost mmap page faults)
 _WRITE = 1 << 20  # per write to a pipe: the kernel takes what fits
 
 

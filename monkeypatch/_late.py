@@ -147,6 +147,8 @@ def find_stale(patched: Patched, extra: Namespaces = ()) -> list[Stale]:
 _NON_BLOCKING = {
     # Popen.poll() and __del__: waitpid(pid, WNOHANG), which the cooperative one passes through.
     ("subprocess.Popen._internal_poll (default of '_waitpid')", "os.waitpid"),
+    # Python 3.13+: the same calls, through a namespace class.
+    ("subprocess._del_safe.waitpid", "os.waitpid"),
 }
 
 
