@@ -235,6 +235,19 @@ def test_signal_handlers_run_in_their_own_greenlet_and_may_sleep():
         assert calls == ["w"], calls
         watcher.cancel()
         assert signal.getsignal(signal.SIGUSR2).__name__ == "<lambda>"
+
+        # A program's own wake-up fd keeps working beside the hub's (which is not one).
+        r, w = os.pipe()
+        os.set_blocking(w, False)
+        signal.set_wakeup_fd(w)
+        quick.clear()
+        signal.raise_signal(signal.SIGUSR2)
+        assert quick == [signal.SIGUSR2] and os.read(r, 1) == bytes([signal.SIGUSR2])
+        signal.set_wakeup_fd(-1)
+
+        # posix_spawn's children are awaited like any other.
+        pid = os.posix_spawn("/bin/sh", ["sh", "-c", "exit 2"], os.environ)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 2
         print("ok")
         """
     )
