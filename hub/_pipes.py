@@ -26,6 +26,7 @@ import errno
 import io
 import os
 import select
+import weakref
 from typing import Any
 
 from ._core import FdState, get_hub, real_select
@@ -33,6 +34,8 @@ from ._core import FdState, get_hub, real_select
 __all__ = ["PipeFile", "pipe_of"]
 
 _PIPE_BUF = getattr(select, "PIPE_BUF", 512)
+# fd -> the open PipeFile on it, so Popen(stdin=p1.stdout.fileno()) finds the pipe to share.
+_by_fd: weakref.WeakValueDictionary[int, PipeFile] = weakref.WeakValueDictionary()
 _CHUNK = 1 << 16
 
 
@@ -45,6 +48,7 @@ class PipeFile(io.FileIO):
     def __init__(self, fd: int, mode: str = "r") -> None:
         super().__init__(fd, mode, closefd=True)
         os.set_blocking(fd, False)
+        _by_fd[fd] = self
 
     def share(self) -> None:
         """The fd goes to another process: make it blocking again (see the module docstring)."""
@@ -126,7 +130,10 @@ class PipeFile(io.FileIO):
 
 
 def pipe_of(fileobj: Any) -> PipeFile | None:
-    """The PipeFile under a file object (text, buffered or raw), or None."""
+    """The PipeFile under a file object (text, buffered or raw), or of an fd number; or None."""
+    if isinstance(fileobj, int):
+        pipe = _by_fd.get(fileobj)
+        return pipe if pipe is not None and not pipe.closed else None
     for attr in ("buffer", "raw"):
         inner = getattr(fileobj, attr, None)
         if inner is not None:

@@ -86,7 +86,7 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
         # The child's stdio may be pipes of ours: give them to it blocking (see hub._pipes).
         for i, name in ((2, "stdin"), (3, "stdout"), (4, "stderr")):
             value = kwargs.get(name, args[i + 1] if len(args) > i + 1 else None)
-            pipe = pipe_of(value) if value is not None else None
+            pipe = pipe_of(value) if value is not None and value not in (PIPE, DEVNULL) else None
             if pipe is not None:
                 pipe.share()
         _stdlib_init(self, *args, **kwargs)

@@ -223,3 +223,10 @@ def test_a_pipeline_gets_a_blocking_pipe():
     p1.stdout.close()
     assert p2.communicate()[0] == b"through\n"
     assert p1.wait() == 0
+    # The same through the fd number; the child's stdin is blocking either way.
+    code = "import os, sys; print(os.get_blocking(0)); sys.stdout.write(sys.stdin.read())"
+    q1 = subprocess.Popen(["echo", "by fd"], stdout=subprocess.PIPE)
+    q2 = subprocess.Popen([PY, "-c", code], stdin=q1.stdout.fileno(), stdout=subprocess.PIPE)
+    q1.stdout.close()
+    assert q2.communicate()[0] == b"True\nby fd\n"
+    assert q1.wait() == 0
