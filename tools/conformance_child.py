@@ -107,7 +107,8 @@ def _replaced() -> dict:
         "selectors.DefaultSelector": selectors.DefaultSelector,
         "time.sleep": time.sleep,
         "ssl.SSLSocket": ssl.SSLSocket,
-        "subprocess.Popen._wait": subprocess.Popen._wait,
+        # greenpatch replaces Popen's blocking methods on the stdlib's class; gevent, the class.
+        "subprocess.Popen._wait": getattr(subprocess.Popen, "_wait", subprocess.Popen),
         "signal.signal": signal.signal,
     }
     return {name: getattr(obj, "__module__", None) or "?" for name, obj in names.items()}
