@@ -109,45 +109,36 @@ def _wait_for(pid: int, options: int) -> bool:
     return wait_any(idtype, id_, _waitid_flags(options)) and _waitid is not None
 
 
-def waitpid(pid: int, options: int, /) -> tuple[int, int]:
-    """``os.waitpid``, waiting on the hub instead of blocking the thread (see the module doc)."""
+def _waiting(call: Any, args: tuple[Any, ...], pid: int, options: int) -> Any:
+    """``call(*args, options)`` (waitpid, wait3, wait4), waiting on the hub between tries."""
     if options & _WNOHANG:
-        return _waitpid(pid, options)  # type: ignore[misc]
+        return call(*args, options)
     while True:
-        result = _waitpid(pid, options | _WNOHANG)  # type: ignore[misc]
+        result = call(*args, options | _WNOHANG)
         if result[0] != 0:
             return result
         if not _wait_for(pid, options):
-            return _waitpid(pid, options)  # type: ignore[misc]
+            return call(*args, options)
+
+
+def waitpid(pid: int, options: int, /) -> tuple[int, int]:
+    """``os.waitpid``, waiting on the hub instead of blocking the thread (see the module doc)."""
+    return _waiting(_waitpid, (pid,), pid, options)  # type: ignore[no-any-return]
 
 
 def wait() -> tuple[int, int]:
     """``os.wait``: any child's exit, waiting on the hub."""
-    return waitpid(-1, 0)
+    return _waiting(_waitpid, (-1,), -1, 0)  # type: ignore[no-any-return]
 
 
 def wait3(options: int) -> tuple[int, int, Any]:
     """``os.wait3``: (pid, status, rusage), waiting on the hub unless ``options`` has WNOHANG."""
-    if options & _WNOHANG:
-        return _wait3(options)  # type: ignore[misc]
-    while True:
-        result = _wait3(options | _WNOHANG)  # type: ignore[misc]
-        if result[0] != 0:
-            return result
-        if not _wait_for(-1, options):
-            return _wait3(options)  # type: ignore[misc]
+    return _waiting(_wait3, (), -1, options)  # type: ignore[no-any-return]
 
 
 def wait4(pid: int, options: int) -> tuple[int, int, Any]:
     """``os.wait4``: (pid, status, rusage) of ``pid``, waiting on the hub unless WNOHANG."""
-    if options & _WNOHANG:
-        return _wait4(pid, options)  # type: ignore[misc]
-    while True:
-        result = _wait4(pid, options | _WNOHANG)  # type: ignore[misc]
-        if result[0] != 0:
-            return result
-        if not _wait_for(pid, options):
-            return _wait4(pid, options)  # type: ignore[misc]
+    return _waiting(_wait4, (pid,), pid, options)  # type: ignore[no-any-return]
 
 
 def waitid(idtype: int, id: int, options: int, /) -> Any:
