@@ -33,6 +33,7 @@ reads the exec-status pipe until the child has called ``exec`` (a millisecond or
 
 from __future__ import annotations
 
+import io
 import subprocess as _subprocess
 import sys
 from subprocess import (
@@ -145,11 +146,14 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
                 except BrokenPipeError:
                     pass
         if not self._communication_started:
+            # Output collects in a BytesIO, not a list of chunks: its buffer grows in place and
+            # getvalue() hands it over without a copy, which saves a pass over a big output
+            # (the list's final join allocates and copies it all once more).
             self._fileobj2output = {}
             if self.stdout:
-                self._fileobj2output[self.stdout] = []
+                self._fileobj2output[self.stdout] = io.BytesIO()
             if self.stderr:
-                self._fileobj2output[self.stderr] = []
+                self._fileobj2output[self.stderr] = io.BytesIO()
         stdout = self._fileobj2output[self.stdout] if self.stdout else None
         stderr = self._fileobj2output[self.stderr] if self.stderr else None
         self._save_input(input)
@@ -171,28 +175,44 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
                     readers.remove(f)
                     f.close()
                 else:
-                    self._fileobj2output[f].append(data)
+                    self._fileobj2output[f].write(data)
             if progress or not (readers or writer is not None):
-                self._check_timeout(endtime, orig_timeout, stdout, stderr)
+                _check_deadline(self, endtime, orig_timeout, stdout, stderr)
                 continue
             remaining = self._remaining_time(endtime)
             if remaining is not None and remaining <= 0:
-                self._check_timeout(endtime, orig_timeout, stdout, stderr, True)
+                _check_deadline(self, endtime, orig_timeout, stdout, stderr, True)
             states = [pipe_of(f).state() for f in readers]  # type: ignore[union-attr]
             out = [pipe_of(writer).state()] if writer is not None else []  # type: ignore[union-attr]
             get_hub().wait_fds(states, out, remaining)
-            self._check_timeout(endtime, orig_timeout, stdout, stderr)
+            _check_deadline(self, endtime, orig_timeout, stdout, stderr)
         self.wait(timeout=self._remaining_time(endtime))
         if stdout is not None:
-            stdout = b"".join(stdout)
+            stdout = stdout.getvalue()
         if stderr is not None:
-            stderr = b"".join(stderr)
+            stderr = stderr.getvalue()
         if self.text_mode:
             if stdout is not None:
                 stdout = self._translate_newlines(stdout, self.stdout.encoding, self.stdout.errors)
             if stderr is not None:
                 stderr = self._translate_newlines(stderr, self.stderr.encoding, self.stderr.errors)
         return stdout, stderr
+
+
+def _check_deadline(
+    proc: Any, endtime: float | None, timeout: float | None, out: Any, err: Any, now: bool = False
+) -> None:
+    """The stdlib's _check_timeout for BytesIO buffers: TimeoutExpired with the output so far
+    (None for a stream nothing came from yet), once ``endtime`` has passed (or ``now``)."""
+    if endtime is None:
+        return
+    if now or monotonic() > endtime:
+        raise TimeoutExpired(
+            proc.args,
+            timeout,
+            output=out.getvalue() if out is not None and out.tell() else None,
+            stderr=err.getvalue() if err is not None and err.tell() else None,
+        )
 
 
 def _write_some(proc: Any, writer: Any, view: memoryview | None) -> tuple[bool, bool]:
