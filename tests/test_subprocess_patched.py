@@ -184,6 +184,14 @@ def test_fork_from_a_greenlet_with_greenlets_and_threads_alive():
         f = hub.spawn(forker)
         pid, status = f.get()
         assert os.waitstatus_to_exitcode(status) == 0
+
+        # forkpty: the same, with the child on a pseudo-terminal.
+        pid, fd = os.forkpty()
+        if pid == 0:
+            hub.sleep(0.01)
+            os._exit(6)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 6
+        os.close(fd)
         pool_job.get()
         busy.join()
         assert len(ticks) > 10
