@@ -88,9 +88,11 @@ def wait_child(pid: int, timeout: float | None = None) -> bool:
         except ProcessLookupError:
             return True  # gone (reaped by somebody): the caller's waitpid says ECHILD
         except OSError as exc:
-            if exc.errno not in _NO_PIDFD:
+            if exc.errno in _NO_PIDFD:
+                _state["pidfd"] = False
+            elif exc.errno not in (errno.EMFILE, errno.ENFILE):
                 raise
-            _state["pidfd"] = False
+            # Out of fds: this one wait takes the fallback (waitpid itself needs no fd).
         else:
             return _wait_pidfd(fd, timeout)
     return _watcher.wait(pid, timeout)
