@@ -348,3 +348,27 @@ def test_command_line_flags():
     )
     assert "os      os.waitpid -> hub.os.waitpid" in full.stdout, full.stdout
     assert "signal.signal -> hub.signal.signal" in full.stdout
+
+
+def test_bad_arguments_raise_what_the_stdlib_raises():
+    run_script(
+        """
+        def raises(exc, fn, *args):
+            try:
+                fn(*args)
+            except exc:
+                return
+            raise AssertionError(f"{fn.__name__}{args} did not raise {exc.__name__}")
+
+        raises(ChildProcessError, os.waitpid, 2**22 + 1, 0)  # not our child
+        raises(ChildProcessError, os.wait)  # no children at all
+        raises(ChildProcessError, os.wait4, 2**22 + 1, 0)
+        raises(ChildProcessError, os.waitid, os.P_PID, 2**22 + 1, os.WEXITED)
+        raises(TypeError, os.waitpid, "1", 0)
+        raises(TypeError, os.waitpid, 1, "0")
+        raises(ValueError, signal.signal, 100000, lambda s, f: None)
+        raises(TypeError, signal.signal, signal.SIGUSR1, "not a handler")
+        raises(ValueError, signal.getsignal, 100000)
+        print("ok")
+        """
+    )
