@@ -293,6 +293,7 @@ def test_multiprocessing_start_methods(method):
         import multiprocessing as mp
 
         def work(q, n):
+            time.sleep(0.5)
             q.put(n * n)
 
         def square(n):
@@ -303,10 +304,12 @@ def test_multiprocessing_start_methods(method):
             q = ctx.Queue()
             p = ctx.Process(target=work, args=(q, 7))
             p.start()
-            g, ticks = ticking(0.3)
+            g, ticks = ticking(0.4)
             joiner = hub.spawn(p.join)
             joiner.join(timeout=60)
             assert joiner.dead and p.exitcode == 0, p.exitcode
+            # The hub kept running while a greenlet joined the process (generous bound).
+            assert len(ticks) >= 4, len(ticks)
             assert q.get(timeout=30) == 49
             g.join()
             with ctx.Pool(2) as pool:
