@@ -55,6 +55,9 @@ from ._core import PENDING, TIMEOUT, get_hub, monotonic, signal_signal, wake
 __all__ = ["pidfd_supported", "wait_any", "wait_child"]
 
 _pidfd_open = getattr(os, "pidfd_open", None)
+# The stdlib's, captured before any patching: what the C level really calls (hub.signal's
+# trampoline, say), which is what the SIGCHLD handler must chain to.
+_getsignal = signal.getsignal
 _waitid = getattr(os, "waitid", None)
 _WNOWAIT = getattr(os, "WNOWAIT", 0)
 _WEXITED = getattr(os, "WEXITED", 0)
@@ -142,7 +145,7 @@ class _SigchldWatcher:
         # Only the main thread may set a handler; elsewhere the re-check timer does the work.
         if self._installed or not hasattr(signal, "SIGCHLD"):
             return
-        previous = signal.getsignal(signal.SIGCHLD)
+        previous = _getsignal(signal.SIGCHLD)
         if previous is signal.SIG_IGN:
             return  # the kernel reaps every child itself: the caller's waitpid says ECHILD
         try:
