@@ -61,7 +61,8 @@ def _run(path: str, env: dict[str, str] | None, timeout: float) -> str:
     return result.stdout + result.stderr
 
 
-def test_patched_popen_stays_the_stdlibs_class():
+@pytest.mark.parametrize("watcher", ["pidfd", "sigchld"])
+def test_patched_popen_stays_the_stdlibs_class(watcher):
     run_script(
         """
         import hub.subprocess
@@ -79,7 +80,8 @@ def test_patched_popen_stays_the_stdlibs_class():
         except subprocess.TimeoutExpired:
             pass
         print("ok")
-        """
+        """,
+        env={"GREENPATCH_CHILD_WATCHER": watcher},
     )
 
 
