@@ -34,8 +34,8 @@ reads the exec-status pipe until the child has called ``exec`` (a millisecond or
 from __future__ import annotations
 
 import io
+import os as _os
 import subprocess as _subprocess
-import sys
 from subprocess import (
     DEVNULL,
     PIPE,
@@ -73,11 +73,12 @@ __all__ = [
 
 _stdlib_init = _subprocess.Popen.__init__
 _stdlib_communicate = _subprocess.Popen._communicate
-_WNOHANG = 1 if sys.platform == "win32" else __import__("os").WNOHANG
-_READ = (
-    1 << 16
-)  # per read from a pipe: what a default pipe holds (bigger buffers cost mmap page faults)
-_WRITE = 1 << 20  # per write to a pipe: the kernel takes what fits
+_WNOHANG = getattr(_os, "WNOHANG", 1)
+# Per read from a pipe: what a default pipe holds. (A bigger buffer is an mmap'd allocation per
+# read, whose page faults cost more than the extra reads.)
+_READ = 1 << 16
+# Per write to a pipe: the kernel takes what fits.
+_WRITE = 1 << 20
 
 
 class Popen(_subprocess.Popen):  # type: ignore[type-arg]
@@ -87,7 +88,7 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
         # The child's stdio may be pipes of ours: give them to it blocking (see hub._pipes).
         for i, name in ((2, "stdin"), (3, "stdout"), (4, "stderr")):
             value = kwargs.get(name, args[i + 1] if len(args) > i + 1 else None)
-            pipe = pipe_of(value) if value is not None and value not in (PIPE, DEVNULL) else None
+            pipe = pipe_of(value) if value is not None else None
             if pipe is not None:
                 pipe.share()
         _stdlib_init(self, *args, **kwargs)
