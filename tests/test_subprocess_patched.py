@@ -187,6 +187,16 @@ def test_fork_from_a_greenlet_with_greenlets_and_threads_alive():
         pid, status = f.get()
         assert os.waitstatus_to_exitcode(status) == 0
 
+        # hub.fork and hub.reinit, gevent's names: reinit is a no-op where the hub is already
+        # the process's own (the parent, or a child whose at-fork hooks ran).
+        hub.reinit()
+        pid = hub.fork()
+        if pid == 0:
+            hub.reinit()
+            hub.sleep(0.01)
+            os._exit(5)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 5
+
         # forkpty: the same, with the child on a pseudo-terminal.
         pid, fd = os.forkpty()
         if pid == 0:
