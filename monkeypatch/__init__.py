@@ -111,6 +111,10 @@ def patch_all(
         )
     enabled = {"socket": socket, "dns": dns, "time": time, "select": select, "ssl": ssl}
     _patch([name for name in OPTIONS if enabled[name]])
+    # GREENPATCH_MAX_BLOCKING_TIME starts the blocking monitor (docs/diagnostics.md).
+    from hub import monitor
+
+    monitor.start_from_environment()
 
 
 def patch_socket(dns: bool = True) -> None:
