@@ -118,9 +118,9 @@ def describe_wait(g: Any, hub: Hub | None = None) -> WaitInfo:
     # Walk outwards from the switch: the innermost frames are the wait's own, the first one
     # outside ``hub`` is the caller's.
     frame: FrameType | None = g.gr_frame
-    waiter = st = site = None
+    waiter = st = site = fds = None
     run: list[FrameType] = []  # the wait's own frames, innermost first
-    write = False
+    what = "readable"
     timeout = None
     while frame is not None:
         if _in_package(frame):
@@ -129,7 +129,14 @@ def describe_wait(g: Any, hub: Hub | None = None) -> WaitInfo:
                 waiter = local["w"]
             if st is None and isinstance(local.get("st"), FdState):
                 st = local["st"]
-                write = bool(local.get("write", False))
+                if "write" in local:  # Hub.wait_fd, socket methods
+                    what = "writable" if local["write"] else "readable"
+                else:  # hub.wait_read and friends
+                    what = " or ".join(
+                        w for w in ("readable", "writable") if local.get(w, w == "readable")
+                    )
+            if fds is None and isinstance(local.get("readers"), list):  # Hub.wait_fds
+                fds = [x.fd for x in (*local["readers"], *local.get("writers", ()))]
             if timeout is None and isinstance(local.get("timeout"), (int, float)):
                 timeout = local["timeout"]
             run.append(frame)
@@ -148,11 +155,13 @@ def describe_wait(g: Any, hub: Hub | None = None) -> WaitInfo:
     op = names[op_index]
     if waiter is not None and len(waiter) > 1 and waiter[1] is not PENDING:
         return WaitInfo("ready", None, f"ready: woken in {op}(), queued to run")
-    called = f" called at {site}" if site else ""
+    called = f", called at {site}" if site else ""
     limit = f", timeout {timeout:g} s" if timeout is not None else ""
     if st is not None:
-        what = "writable" if write else "readable"
         return WaitInfo("waiting", "fd", f"waiting for fd {st.fd} to be {what}{limit}{called}")
+    if fds:
+        listed = ", ".join(map(str, fds))
+        return WaitInfo("waiting", "fd", f"waiting for one of fds {listed}{limit}{called}")
     if "sleep" in names:
         seconds = run[names.index("sleep")].f_locals.get("seconds")
         length = f" {seconds:g} s" if isinstance(seconds, (int, float)) else ""

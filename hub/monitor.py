@@ -34,19 +34,16 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import weakref
-from typing import Any, TextIO
+from typing import TextIO
 
 from ._core import (
     Hub,
     allocate_lock,
     get_hub,
     get_ident,
-    monotonic,
     register_at_fork,
-    start_new_thread,
 )
-from ._introspect import format_frames, greenlet_name, running_greenlet
+from ._watchdog import Watchdog
 
 __all__ = ["ENV_VAR", "is_running", "start", "start_from_environment", "stop"]
 
@@ -54,101 +51,9 @@ __all__ = ["ENV_VAR", "is_running", "start", "start_from_environment", "stop"]
 ENV_VAR = "GREENPATCH_MAX_BLOCKING_TIME"
 #: The limit when ``start()`` is given none and the environment sets none.
 DEFAULT_MAX_BLOCKING_TIME = 0.1
-# Samples per limit: a block is reported at most limit * (1 + 1/_SAMPLES) after it began.
-_SAMPLES = 4
 
-_watchdogs: dict[int, _Watchdog] = {}  # id(hub) -> its watchdog
+_watchdogs: dict[int, Watchdog] = {}  # id(hub) -> its watchdog
 _registry_lock = allocate_lock()
-
-
-class _Watchdog:
-    """One real thread sampling one hub's ``loop_turns``."""
-
-    def __init__(
-        self, hub: Hub, limit: float, stream: TextIO | None, logger: logging.Logger | None
-    ) -> None:
-        self.hub_ref = weakref.ref(hub)
-        self.limit = limit
-        self.stream = stream
-        self.logger = logger
-        self.ident = hub.thread_ident
-        # Released by stop() to end the wait between samples at once.
-        self.wake = allocate_lock()
-        self.wake.acquire()
-        # Held while the thread runs; stop() waits on it so that no thread outlives stop().
-        self.running = allocate_lock()
-        self.running.acquire()
-        self.stopped = False
-        self.reports = 0
-
-    def start(self) -> None:
-        start_new_thread(self._run, ())
-
-    def stop(self, wait: bool = True) -> None:
-        self.stopped = True
-        try:
-            self.wake.release()
-        except RuntimeError:
-            pass  # released already
-        if wait and self.running.acquire(True, 5.0):
-            self.running.release()
-
-    def _run(self) -> None:
-        try:
-            self._watch()
-        finally:
-            self.running.release()
-
-    def _watch(self) -> None:
-        period = max(self.limit / _SAMPLES, 0.001)
-        hub = self.hub_ref()
-        if hub is None:
-            return
-        last = hub.loop_turns
-        del hub
-        since = monotonic()
-        reported = False
-        while not self.stopped:
-            self.wake.acquire(True, period)
-            if self.stopped:
-                return
-            hub = self.hub_ref()
-            if hub is None or hub.dead:
-                return
-            turns = hub.loop_turns
-            now = monotonic()
-            if turns != last or turns & 1:
-                last, since, reported = turns, now, False
-            elif not reported and now - since > self.limit:
-                frame = sys._current_frames().get(self.ident)
-                if frame is None:
-                    return  # the hub's thread has ended
-                try:
-                    self._report(hub, frame, now - since)
-                except Exception:
-                    pass  # a watchdog must never die of a report (a closed stream, say)
-                del frame
-                reported = True
-            del hub
-
-    def _report(self, hub: Hub, frame: Any, blocked: float) -> None:
-        g = running_greenlet(hub)
-        who = "an unknown greenlet" if g is None else greenlet_name(g, hub)
-        code = frame.f_code
-        text = (
-            f"greenpatch monitor: the hub of thread {self.ident:#x} has not run for "
-            f"{blocked:.3f} s (limit {self.limit:g} s): {who} blocks in {code.co_name}() at "
-            f"{code.co_filename}:{frame.f_lineno}\n"
-            f"Stack of {who} at the moment of blocking (most recent call last):\n"
-            + "".join(format_frames(frame))
-        )
-        self.reports += 1
-        if self.logger is not None:
-            self.logger.warning("%s", text.rstrip("\n"))
-            return
-        stream = self.stream if self.stream is not None else sys.stderr
-        stream.write(text)
-        stream.flush()
 
 
 def start(
@@ -171,7 +76,7 @@ def start(
         raise ValueError(f"max_blocking_time must be positive, not {max_blocking_time!r}")
     if hub is None:
         hub = get_hub()
-    dog = _Watchdog(hub, limit, stream, logger)
+    dog = Watchdog(hub, limit, stream, logger)
     with _registry_lock:
         old = _watchdogs.pop(id(hub), None)
         _watchdogs[id(hub)] = dog
