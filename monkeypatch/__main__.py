@@ -124,9 +124,8 @@ def _signal_number(text: str) -> int:
 
 def _install_dump_handler(signum: int) -> None:
     """On ``signum``, print every thread's and greenlet's state on stderr (hub.util)."""
-    from hub.util import print_run_info
-
     from hub._core import signal_signal
+    from hub.util import print_run_info
 
     def dump(_signum: int, _frame: Any) -> None:
         print_run_info(file=sys.stderr)

@@ -205,8 +205,10 @@ def test_dump_on_signal(tmp_path):
     assert proc.returncode == 0, err
     assert "*** greenpatch run info" in err
     assert 'greenlet "waits-for-event": waiting in Event.wait()' in err
-    assert "the main greenlet: waiting for fd 0 to be readable, called at" in err
-    assert f"{script}:8" in err
+    # The signal may land before or after the main greenlet suspends in wait_read.
+    assert "the main greenlet: running" in err or (
+        f"the main greenlet: waiting for fd 0 to be readable, called at {script}:8" in err
+    )
 
 
 def test_dump_on_bad_signal():
