@@ -38,26 +38,39 @@ class WaitInfo:
     description: str
 
 
-def _root(g: Any) -> Any:
+def _owner(g: Any) -> Any:
+    """The Hub ``g`` runs under (the first Hub among its parents), else its thread's root."""
     while g.parent is not None:
         g = g.parent
+        if isinstance(g, Hub):
+            return g
     return g
 
 
 def hub_greenlets(hub: Hub) -> list[Any]:
-    """Every live greenlet of ``hub``'s thread: its main greenlet, the hub, and the rest.
+    """Every live greenlet of ``hub``: the hub itself, its thread's main greenlet, the greenlets
+    it runs, and raw greenlets of that thread that belong to no hub.
 
-    One pass over ``gc.get_objects()``: the price of not keeping a registry on every spawn.
+    A thread can hold several hubs at once (a test's fresh hub inside another one): each
+    greenlet belongs to the first Hub among its parents. One pass over ``gc.get_objects()``:
+    the price of not keeping a registry on every spawn.
     """
     root = hub.parent
     found = []
     for obj in gc.get_objects():
-        if isinstance(obj, greenlet) and not obj.dead:
-            try:
-                if obj is root or _root(obj) is root:
-                    found.append(obj)
-            except Exception:  # a greenlet of a thread that is gone: not ours
-                continue
+        if not isinstance(obj, greenlet) or obj.dead:
+            continue
+        if obj is hub or obj is root:
+            found.append(obj)
+            continue
+        if isinstance(obj, Hub):
+            continue  # another hub of this thread, or of another one
+        try:
+            owner = _owner(obj)
+        except Exception:  # a greenlet of a thread that is gone: not ours
+            continue
+        if owner is hub or owner is root:
+            found.append(obj)
     return found
 
 
@@ -112,7 +125,9 @@ def describe_wait(g: Any, hub: Hub | None = None) -> WaitInfo:
     if g.gr_frame is None:
         if greenlet.__bool__(g):
             return WaitInfo("running", None, "running")
-        return WaitInfo("ready", None, "ready: started, not yet run")
+        if getattr(g, "started", False):  # a Greenlet spawned, queued, not yet run
+            return WaitInfo("ready", None, "ready: started, not yet run")
+        return WaitInfo("not started", None, "not started")
     if isinstance(g, Hub):
         return WaitInfo("waiting", None, "running the loop between the others")
     # Walk outwards from the switch: the innermost frames are the wait's own, the first one
