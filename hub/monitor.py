@@ -86,8 +86,8 @@ def start(
 
 
 def stop(hub: Hub | None = None) -> None:
-    """Stop watching ``hub`` (the calling thread's by default); its watchdog thread has ended
-    when this returns. Does nothing if it is not watched."""
+    """Stop watching ``hub`` (the calling thread's by default). When this returns the watchdog
+    has finished (its OS thread exits right after). Does nothing if it is not watched."""
     if hub is None:
         hub = get_hub()
     with _registry_lock:
