@@ -83,6 +83,10 @@ class Watchdog:
         del hub
         since = monotonic()
         reported = False
+        # Which greenlet ran at the last sample: its outermost frame. Kept by reference, not by
+        # id: a finished greenlet's frame is freed and the next one's often takes its address.
+        # (So a finished greenlet's first frame, with its locals, may live one period longer.)
+        running: Any = None
         while not self.stopped:
             self.wake.acquire(True, period)
             if self.stopped:
@@ -92,19 +96,31 @@ class Watchdog:
                 return
             turns = hub.loop_turns if progress is None else progress()
             now = monotonic()
-            if turns != last or turns & 1:
-                last, since, reported = turns, now, False
+            if turns & 1:  # polling: the hub is idle, nothing blocks it
+                last, since, reported, running = turns, now, False, None
+                del hub
+                continue
+            frame = sys._current_frames().get(self.ident)
+            if frame is None:
+                return  # the hub's thread has ended
+            # A turn of the loop can take long without anything blocking: a thousand ready
+            # greenlets each doing a little work. The loop counter cannot tell; which greenlet
+            # runs can. The outermost frame of the thread's current stack is that greenlet's
+            # first frame (greenlet starts each greenlet's stack afresh), so a new one means the
+            # hub switched since the last sample.
+            outer = frame
+            while outer.f_back is not None:
+                outer = outer.f_back
+            if turns != last or outer is not running:
+                last, running, since, reported = turns, outer, now, False
             elif not reported and now - since > self.limit:
-                frame = sys._current_frames().get(self.ident)
-                if frame is None:
-                    return  # the hub's thread has ended
                 try:
                     self.on_block(hub, frame, now - since)
                 except Exception:
                     pass  # a watchdog must never die of a report (a closed stream, say)
-                del frame
                 reported = True
-            del hub
+            del frame, outer, hub
+        running = None
 
     def _report(self, hub: Hub, frame: Any, blocked: float) -> None:
         g = running_greenlet(hub)

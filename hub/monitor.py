@@ -15,13 +15,17 @@ per-switch hook, no ``greenlet.settrace``.
 When the monitor is on, one watchdog OS thread per hub (started with the runtime's captured
 ``start_new_thread``, so it is a real thread even under ``patch_all()``) samples that counter a
 few times per ``max_blocking_time``. A counter that stays even and unchanged for longer than the
-limit means one greenlet (or a callback, or the main greenlet before the hub ever ran) has been
-running without switching back: a blocking call, or a long computation. The watchdog then reads
-that thread's current frame with ``sys._current_frames()``: as the hub's thread is still stuck,
-that frame *is* the blocking code, so the stack reported is the one at the moment of blocking,
-not one sampled later. It finds which greenlet runs (the one of that thread that is started,
-alive and not suspended) and reports once; the next report needs the counter to move first, so
-one long block is one incident.
+limit means the loop is stuck in one turn. That alone is not a block: a turn resumes up to a
+thousand ready greenlets, each of which may work a little. So the watchdog also looks at which
+greenlet runs: the outermost frame of the hub thread's current stack is the running greenlet's
+first frame. Only when both stay the same for longer than the limit has one greenlet (or a
+callback, or the main greenlet before the hub ever ran) been running without switching back: a
+blocking call, or a long computation. The watchdog then takes that thread's current frame
+(``sys._current_frames()``): as the hub's thread is still stuck, that frame *is* the blocking
+code, so the stack reported is the one at the moment of blocking, not one sampled later. It
+finds which greenlet runs (the one of that thread that is started, alive and not suspended) and
+reports once; the next report needs the counter or the running greenlet to change first, so one
+long block is one incident.
 
 Off (the default) there is no thread and nothing to sample.
 
