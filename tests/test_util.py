@@ -18,10 +18,6 @@ from hub._core import real_sleep
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def info_of(g):
-    return util.greenlet_info(g)
-
-
 @pytest.fixture
 def waiting_greenlets():
     """Greenlets suspended on an fd, a timer, an Event and a lock, plus one not yet run."""
@@ -47,22 +43,21 @@ def waiting_greenlets():
     b.close()
 
 
+EXPECTED = {
+    # greenlet: (state, waiting_on, part of the description)
+    "fd": ("waiting", "fd", "to be readable"),
+    "timer": ("waiting", "timer", "sleeping 3600 s"),
+    "event": ("waiting", "event", "Event.wait()"),
+    "lock": ("waiting", "lock", "acquire()"),
+    "ready": ("ready", None, "ready"),
+}
+
+
 def test_states_of_waiting_greenlets(waiting_greenlets):
-    gs = waiting_greenlets
-    fd = info_of(gs["fd"])
-    assert (fd.state, fd.waiting_on) == ("waiting", "fd")
-    assert "to be readable" in fd.description
-    timer = info_of(gs["timer"])
-    assert (timer.state, timer.waiting_on) == ("waiting", "timer")
-    assert "sleeping 3600 s" in timer.description
-    event = info_of(gs["event"])
-    assert (event.state, event.waiting_on) == ("waiting", "event")
-    assert "Event.wait()" in event.description
-    lock = info_of(gs["lock"])
-    assert (lock.state, lock.waiting_on) == ("waiting", "lock")
-    assert "acquire()" in lock.description
-    ready = info_of(gs["ready"])
-    assert (ready.state, ready.waiting_on) == ("ready", None)
+    for name, (state, kind, text) in EXPECTED.items():
+        info = util.greenlet_info(waiting_greenlets[name])
+        assert (info.state, info.waiting_on) == (state, kind), name
+        assert text in info.description, (name, info.description)
     me = util.greenlet_info(hub.getcurrent())
     assert (me.name, me.state) == ("the main greenlet", "running")
     assert any("test_states_of_waiting_greenlets" in line for line in me.stack)
@@ -73,7 +68,7 @@ def test_woken_but_not_yet_run_is_ready():
     g = hub.spawn(event.wait)
     hub.sleep(0)
     event.set()
-    assert info_of(g).state == "ready"
+    assert util.greenlet_info(g).state == "ready"
     g.join()
 
 
