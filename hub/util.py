@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from greenlet import getcurrent, settrace
 
 from . import _greenlet
-from ._core import Hub, get_hub, get_hub_if_exists, monotonic
+from ._core import Hub, get_hub, get_ident, monotonic
 from ._introspect import (
     describe_wait,
     format_frames,
@@ -185,7 +185,7 @@ def format_run_info(thread_stacks: bool = True, greenlet_stacks: bool = True) ->
     """
     lines = [f"*** greenpatch run info: process {os.getpid()}"]
     names = {t.ident: t.name for t in threading.enumerate()}
-    me = threading.get_ident()
+    me = get_ident()  # the OS thread's, even when threading is patched
     if thread_stacks:
         lines.append("*** Threads")
         for ident, frame in sorted(sys._current_frames().items()):
@@ -247,7 +247,7 @@ class _SwitchWatch:
     def __call__(self, event: str, args: Any) -> None:
         if self.previous is not None:
             self.previous(event, args)
-        if event not in ("switch", "throw") or threading.get_ident() != self.ident:
+        if event not in ("switch", "throw") or get_ident() != self.ident:
             return
         origin, target = args
         if self.hub_only and target is not self.hub:
@@ -284,7 +284,7 @@ def assert_switches(
     the error names the greenlet that ran longest and the stack where it finally switched out.
     The check traces greenlet switches only while the body runs.
     """
-    hub = get_hub_if_exists() or get_hub()
+    hub = get_hub()
     watch = _SwitchWatch(hub, max_blocking_time, hub_only)
     dog = None
     if max_blocking_time is not None:
