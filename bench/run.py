@@ -191,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     tgts = report.targets(cases, results)
     if tgts:
         print(report.targets_text(tgts))
+    monitor_cost = report.monitor_cost_text(results)
+    if monitor_cost:
+        print(monitor_cost)
     report.write_json(json_path, cases, results, meta, tgts)
     print(f"\nraw results: {json_path}")
     print(report.chart(chart_path, cases, results, meta))

@@ -127,6 +127,10 @@ def patch_all(
         "signal": signal,
     }
     _patch([name for name in OPTIONS if enabled[name]])
+    # GREENPATCH_MAX_BLOCKING_TIME starts the blocking monitor (docs/diagnostics.md).
+    from hub import monitor
+
+    monitor.start_from_environment()
 
 
 def patch_socket(dns: bool = True) -> None:

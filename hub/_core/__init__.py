@@ -23,6 +23,7 @@ from ._originals import (
     start_new_thread,
     thread_count,
 )
+from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
 
@@ -34,6 +35,7 @@ __all__ = [
     "ConcurrentObjectUseError",
     "FdState",
     "Hub",
+    "HubStatistics",
     "InvalidSwitchError",
     "LoopExit",
     "RealSimpleQueue",

@@ -47,6 +47,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from . import _originals
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
+from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
@@ -86,6 +87,8 @@ class Hub(greenlet):
         "_timer_seq",
         "_timers",
         "clock",
+        "loop_turns",
+        "switches",
     )
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
@@ -110,6 +113,13 @@ class Hub(greenlet):
         self.keepalive = 0
         self._joiners: list[list[Any]] = []
         self._destroyed = False
+        #: Bumped just before the loop polls IO and again right after (see _poll_and_dispatch):
+        #: odd exactly while the hub waits in the poller. hub.monitor samples it from another
+        #: thread: a value that stays even for long means something runs without switching back.
+        self.loop_turns = 0
+        #: Ready entries the loop has run (greenlets resumed and callbacks called), counted per
+        #: batch, not per switch.
+        self.switches = 0
         self._setup_io()
 
     def _setup_io(self) -> None:
@@ -171,6 +181,21 @@ class Hub(greenlet):
         self._timer_seq += 1
         heappush(self._timers, (when, self._timer_seq, t))
         return t
+
+    def statistics(self) -> HubStatistics:
+        """A snapshot of this hub's load: ready entries, pending timers, registered fds, switches.
+
+        Cheap enough to call now and then (it walks the timer heap and the fd table), not in a
+        hot loop. Call it from the hub's own thread.
+        """
+        wakeup_fd = self._wakeup_st.fd
+        return HubStatistics(
+            ready=len(self._ready),
+            pending_timers=tuple(e[2] for e in sorted(self._timers) if e[2].active),
+            fds=tuple(sorted(fd for fd in self._fds if fd != wakeup_fd)),
+            switches=self.switches,
+            loop_turns=self.loop_turns,
+        )
 
     def _compact_timers(self) -> None:
         timers = self._timers
@@ -494,25 +519,36 @@ class Hub(greenlet):
         """Run up to ``_BATCH`` ready entries: the only place waiting greenlets are resumed."""
         popleft = ready.popleft
         w: Any = None
+        n = 0
         try:
-            for _ in _BATCH_RANGE:
+            for n in _BATCH_RANGE:  # noqa: B007 (the count is read in finally)
                 if not ready:
                     return
                 w = popleft()
                 g = w[0]
                 if g is not None:
                     g.switch()
+            n = _BATCH
         except GreenletExit:
             raise
         except BaseException as exc:
             # A callback, or a raw greenlet whose parent is the hub, raised.
+            n += 1
             self.handle_error(w, exc)
+        finally:
+            self.switches += n  # once per batch: counting in the loop would cost every switch
 
     def _poll_and_dispatch(
         self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
     ) -> int:
         poller = self._poller
-        events = poller.poll(timeout)
+        # The monitor's liveness signal (see loop_turns): odd while polling. finally keeps the
+        # parity right when a signal handler raises out of the poll.
+        self.loop_turns += 1
+        try:
+            events = poller.poll(timeout)
+        finally:
+            self.loop_turns += 1
         append = self._ready.append
         hangup_events = poller.HANGUP_EVENTS
         for fd, ev in events:
