@@ -1,4 +1,4 @@
-"""The pytest plugin behind ``pytest -p hub.testing`` (also the ``pytest11`` entry point).
+"""The pytest plugin behind ``pytest -p hub.testing``.
 
 What it gives every test:
 

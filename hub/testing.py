@@ -1,8 +1,8 @@
 """Helpers for testing code that runs on the hub: a virtual clock, a fresh hub, a pytest plugin.
 
-``pytest -p hub.testing`` (or the ``pytest11`` entry point installed with greenpatch) loads the
-plugin in ``hub._pytest_plugin``: a fresh hub per test, a leak check, the ``clock`` fixture and
-LoopExit/blocking reports (docs/diagnostics.md). This module itself needs no pytest.
+``pytest -p hub.testing`` loads the plugin in ``hub._pytest_plugin``: a fresh hub per test, a
+leak check, the ``clock`` fixture and LoopExit/blocking reports (docs/diagnostics.md). This
+module itself needs no pytest.
 """
 
 from __future__ import annotations
