@@ -44,7 +44,11 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from . import _originals
+from . import (
+    _exit,  # noqa: F401  (its atexit callback parks daemon threads' hubs)
+    _originals,
+    _registry,
+)
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
 from ._timers import Timer
@@ -723,6 +727,7 @@ def set_hub(hub: Hub | None) -> None:
     else:
         _tls.hub = hub
         root._hub = hub
+    _registry.note_hub(hub)  # other threads reach this hub through it (closing an fd, exit)
 
 
 def _after_fork_in_child() -> None:
