@@ -114,11 +114,7 @@ SCENARIOS = {
 
 
 def _run(name: str, patch: bool) -> subprocess.CompletedProcess[str]:
-    code = (
-        _PRELUDE.format(root=_ROOT, patch=patch)
-        + textwrap.dedent(SCENARIOS[name])
-        + _EPILOGUE
-    )
+    code = _PRELUDE.format(root=_ROOT, patch=patch) + textwrap.dedent(SCENARIOS[name]) + _EPILOGUE
     return subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
