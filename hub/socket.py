@@ -39,7 +39,7 @@ from ._core import PENDING as _PENDING
 from ._core import InvalidSwitchError as _InvalidSwitchError
 from ._core import add_waiter as _add_waiter
 from ._core import get_hub as _get_hub
-from ._core import get_hub_if_exists as _get_hub_if_exists
+from ._core import notify_fd_closing as _notify_fd_closing
 from ._core import remove_waiter as _remove_waiter
 from ._dns import (
     getaddrinfo,
@@ -629,18 +629,14 @@ class socket(_original_socket):
             st.readable = st.hung_up = True
 
     def _forget_fd(self) -> None:
-        """Tell this thread's hub the fd is going away: its waiters get EBADF, epoll forgets it.
+        """Tell the hubs the fd is going away: its waiters get EBADF, epoll forgets it.
 
-        A hub of another thread is not told (it is not thread-safe, and the fd number may be
-        reused before it could act): as with the stdlib, a greenlet of another thread blocked on
-        this socket is not woken; its next retry fails with EBADF.
+        Every thread's hub is told (``notify_fd_closing``), before the fd is closed: a greenlet
+        of another thread blocked on this socket (in ``recv``, ``accept``, ``select``...) is
+        woken at once, where the stdlib's blocking call would wait for its timeout or for ever.
         """
         self._st = None
-        hub = _get_hub_if_exists()
-        if hub is not None:
-            fd = _c.fileno(self)
-            if fd in hub._fds:
-                hub.notify_closing(fd)
+        _notify_fd_closing(_c.fileno(self))
 
     def _real_close(self, _ss: Any = _c) -> None:
         self._forget_fd()

@@ -34,6 +34,7 @@ greenlet, so Ctrl-C stops a script where its user expects.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -49,6 +50,7 @@ from . import (
     _originals,
     _registry,
 )
+from ._closing import end_fd_state
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
 from ._timers import Timer
@@ -214,7 +216,13 @@ class Hub(greenlet):
         An owner (a socket) calls this once and keeps the result; ``notify_closing`` ends it.
         """
         st = self._fds.get(fd)
-        if st is None:
+        if st is None or st.hub is None:
+            # (An entry whose hub is None was closed by another thread and awaits its callback:
+            # the number may already name a new file, which gets a state of its own. _closing.)
+            if fd < 0:
+                # A closed socket's fileno(): the stdlib's error for a call on it, not the
+                # poller's ValueError for a negative number.
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
             st = self._fds[fd] = FdState(self, fd)
         try:
             added = self._poller.add(fd)
@@ -341,7 +349,8 @@ class Hub(greenlet):
 
         Call it *before* closing the fd (the poller must still see the same file). Each waiter
         raises ``error`` (a fresh OSError(EBADF) each by default), the stdlib's outcome for a
-        blocking call on a socket another thread closed.
+        blocking call on a socket another thread closed. This hub only, from its own thread:
+        ``hub._core.notify_fd_closing(fd)`` tells the hubs of all threads (what sockets call).
         """
         st = self._fds.pop(fd, None)
         if st is None or st is self._wakeup_st:
@@ -349,16 +358,7 @@ class Hub(greenlet):
                 self._fds[fd] = st
             return
         self._poller.remove(fd)
-        st.fd = -1
-        st.hub = None  # owners test only this to know their FdState is still good
-        if st.reader is not None or st.writer is not None:  # usually nobody waits: skip this
-            for slot in (st.reader, st.writer):
-                for w in slot if type(slot) is deque else (slot,):
-                    if w is not None and w[1] is PENDING:
-                        w[1] = error if error is not None else _closed_error()
-                        self._ready.append(w)
-            st.reader = st.writer = None
-        st.mask = 0
+        end_fd_state(self, st, error)
 
     def idle_wait(self) -> None:
         """Wait until the hub has nothing else to do (see ``hub.idle``)."""
@@ -659,12 +659,6 @@ def _wake_each(waiters: deque[list[Any]], append: Callable[[Any], None]) -> None
         if w[1] is PENDING:
             w[1] = True
             append(w)
-
-
-def _closed_error() -> OSError:
-    import errno
-
-    return OSError(errno.EBADF, "File descriptor was closed in another greenlet")
 
 
 def _describe_deadlock(root: Any) -> str:
