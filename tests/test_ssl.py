@@ -584,10 +584,12 @@ def test_killed_while_blocked_leaves_nothing_registered(certs, what):
     s.close()
 
 
-def test_close_wakes_a_blocked_reader_with_ebadf(pair):
+def test_close_wakes_a_blocked_reader_with_eof(pair):
+    # The stdlib's blocking read, when another thread closes the socket under it, ends as at a
+    # ragged EOF: b'' (measured: at its timeout, or when the peer next sends or closes; tests/
+    # test_closing.py compares with it). Here it is woken at once.
     a, _ = pair
     g = hub.spawn(a.recv, 10)
     hub.sleep(0)
     a.close()
-    with pytest.raises(OSError):
-        g.get(timeout=10)
+    assert g.get(timeout=10) == b""
