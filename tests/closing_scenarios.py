@@ -136,8 +136,26 @@ def epoll_wait(o: list) -> object:
         return [("A", ev) for _, ev in ep.poll(TIMEOUT)]
 
 
-def named(result: tuple, o: list) -> object:
-    return [["A" if x is o[0] else "?" for x in group] for group in result]
+def sel(o: list, r: int = 0, w: int = 0, x: int = 0) -> object:
+    """select() on ``o[0]`` in each list the given number of times; objects named."""
+    result = select.select([o[0]] * r, [o[0]] * w, [o[0]] * x, TIMEOUT)
+    return [["A" if obj is o[0] else "?" for obj in group] for group in result]
+
+
+def full_tcp() -> list[socket.socket]:
+    return full(tcp_pair(True))
+
+
+def full_tls() -> list[socket.socket]:
+    return full(tls_pair(small=True))
+
+
+def recv10(o: list) -> object:
+    return o[0].recv(10)
+
+
+def sendall(o: list) -> object:
+    return o[0].sendall(b"y" * 65536)
 
 
 R, W, RW = socket.SHUT_RD, socket.SHUT_WR, socket.SHUT_RDWR
@@ -149,27 +167,27 @@ READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 SCENARIOS = {
     "select r, close": (
         listener,
-        lambda o: named(select.select([o[0]], [], [], TIMEOUT), o),
+        lambda o: sel(o, r=1),
         close,
     ),
     "select r, close, then accept": (
         listener,
-        lambda o: (named(select.select([o[0]], [], [], TIMEOUT), o), o[0].accept()),
+        lambda o: (sel(o, r=1), o[0].accept()),
         close,
     ),
     "select w, close": (
-        lambda: full(tcp_pair(True)),
-        lambda o: named(select.select([], [o[0]], [], TIMEOUT), o),
+        full_tcp,
+        lambda o: sel(o, w=1),
         close,
     ),
     "select x, close": (
         unix_pair,
-        lambda o: named(select.select([], [], [o[0]], TIMEOUT), o),
+        lambda o: sel(o, x=1),
         close,
     ),
     "select r twice + w, close": (
         lambda: full(unix_pair()),
-        lambda o: named(select.select([o[0], o[0]], [o[0]], [], TIMEOUT), o),
+        lambda o: sel(o, r=2, w=1),
         close,
     ),
     "poll, close": (listener, poll_wait, close),
@@ -196,13 +214,13 @@ SCENARIOS = {
     "unix recv, close": (unix_pair, lambda o: o[0].recv(10), close),
     "unix recv, shutdown RD": (unix_pair, lambda o: o[0].recv(10), shut(R)),
     "sendall full, close": (
-        lambda: full(tcp_pair(True)),
-        lambda o: o[0].sendall(b"y" * 65536),
+        full_tcp,
+        sendall,
         close,
     ),
     "sendall full, shutdown RDWR": (
-        lambda: full(tcp_pair(True)),
-        lambda o: o[0].sendall(b"y" * 65536),
+        full_tcp,
+        sendall,
         shut(RW),
     ),
     "tls recv, shutdown RD": (tls_pair, lambda o: o[0].recv(10), shut(R)),
@@ -216,13 +234,13 @@ SCENARIOS = {
     "tls recv, close": (tls_pair, lambda o: o[0].recv(10), close),
     "tls recv, close, peer closes": (tls_pair, lambda o: o[0].recv(10), then_peer_closes(close)),
     "tls sendall full, shutdown WR": (
-        lambda: full(tls_pair(small=True)),
-        lambda o: o[0].sendall(b"y" * 65536),
+        full_tls,
+        sendall,
         shut(W),
     ),
     "tls sendall full, close": (
-        lambda: full(tls_pair(small=True)),
-        lambda o: o[0].sendall(b"y" * 65536),
+        full_tls,
+        sendall,
         close,
     ),
     "tls unwrap, close": (tls_pair, lambda o: o[0].unwrap(), close),
