@@ -20,7 +20,9 @@ of that very hub may have registered. So nothing in the callback may act on the 
 - The epoll registration is removed *here, in the closing thread, before the close*
   (``epoll_ctl(EPOLL_CTL_DEL)`` may be called from any thread). Done in the callback it could
   remove the new file's registration, and that socket's next wait would never be woken; not done
-  at all, a duplicate of the fd (``dup``, ``fork``) would keep the old file registered.
+  at all, a duplicate of the fd (``dup``, ``fork``) would keep the old file registered. (The
+  level-triggered selectors fallback is a Python object that only its thread may touch: there
+  the callback removes the entry, and only while the number still maps to the dying state.)
 - The FdState is marked closed here too (``hub`` None, ``fd`` -1, not pollable), before the
   close. The hub's ``fd_state`` then treats the entry still in its table as absent and makes a
   fresh state for whatever file the number names next, instead of handing the dying one to a new
@@ -83,6 +85,11 @@ def _finish_remote_close(hub: Any, fd: int, st: FdState, error: BaseException | 
     # In the hub's own thread, after the fd was closed: act on the object, never on the number.
     if hub._fds.get(fd) is st:
         del hub._fds[fd]
+        if hub._level_triggered:
+            # The selectors fallback is not thread-safe, so it was left alone at the close. Its
+            # entry for the number is still the dying state's (no new state took the number
+            # over in this hub, or it would have replaced the table entry): safe to drop.
+            hub._poller.remove(fd)
     end_fd_state(hub, st, error)
 
 
@@ -105,5 +112,6 @@ def notify_fd_closing(fd: int, error: BaseException | None = None) -> None:
             hub.notify_closing(fd, error)
             continue
         _mark_closed(st)
-        hub._poller.remove(fd)
+        if not hub._level_triggered:
+            hub._poller.remove(fd)  # epoll_ctl is thread-safe; the fd is still the same file
         hub.run_threadsafe(_finish_remote_close, hub, fd, st, error)

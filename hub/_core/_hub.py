@@ -259,8 +259,6 @@ class Hub(greenlet):
         else:
             slot = st.reader
             st.reader = w if slot is None else add_waiter(slot, w)
-        if self._level_triggered:
-            self._poller.update(st)
         if timeout is None:
             timer = None
         else:
@@ -270,6 +268,10 @@ class Hub(greenlet):
             self._timer_seq = seq = self._timer_seq + 1
             heappush(self._timers, (when, seq, timer))
         try:
+            if self._level_triggered:
+                # Inside the try: if the selector refuses the fd (closed by another thread a
+                # moment ago), the finally still takes the waiter back out of the slot.
+                self._poller.update(st)
             self.switch()
         finally:
             w[0] = None
@@ -322,10 +324,10 @@ class Hub(greenlet):
             st.reader = add_waiter(st.reader, w)
         for st in writers:
             st.writer = add_waiter(st.writer, w)
-        if self._level_triggered:
-            for st in (*readers, *writers):
-                self._poller.update(st)
         try:
+            if self._level_triggered:  # inside the try: see wait_fd
+                for st in (*readers, *writers):
+                    self._poller.update(st)
             value = self.suspend(w, timeout)
         finally:
             for st in readers:

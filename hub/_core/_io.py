@@ -235,6 +235,10 @@ class SelectorPoller:
             pass
 
     def update(self, st: FdState) -> None:
+        if st.fd < 0:
+            # Closed, perhaps by another thread a moment ago (hub/_core/_closing.py): nothing to
+            # watch; its hub's callback drops the selector's entry and wakes the waiters.
+            return
         mask = (selectors.EVENT_READ if st.reader is not None else 0) | (
             selectors.EVENT_WRITE if st.writer is not None else 0
         )
