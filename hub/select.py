@@ -8,6 +8,12 @@ triggered semantics are therefore the stdlib's, whatever the hub uses inside.
 ``epoll`` objects are waited on through their own fd, which becomes readable when any of their
 registered fds has an event: one registration, however many fds it watches.
 
+An fd closed while a call waits (by a cooperative socket's ``close()``, from any greenlet or
+thread) wakes it at once, and it answers as the stdlib's blocking call does once it sees the
+close: ``select`` reports the object in each list it was in, ``poll`` reports ``POLLNVAL``. The
+objects are represented by the fd numbers they had when the call began, as in the stdlib.
+``epoll`` objects, like the kernel's, do not report a closed fd (docs/closing.md).
+
 Limitation: the hub wakes ``select()`` for readability or writability only; a greenlet waiting
 *solely* on ``xlist`` (exceptional conditions such as TCP urgent data) is woken when the fd
 becomes readable, which urgent data also causes on Linux.
