@@ -98,6 +98,27 @@ def tls_pair(handshake: bool = True, small: bool = False) -> list[socket.socket]
     return [a, box["b"]]
 
 
+def connecting() -> list:
+    """A socket whose connect() will hang: the listener's backlog is full, its SYN dropped."""
+    lst = socket.socket()
+    lst.bind(("127.0.0.1", 0))
+    lst.listen(0)
+    filler = []
+    for _ in range(8):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(lst.getsockname())
+        filler.append(c)
+    time.sleep(0.05)
+    a = socket.socket()
+    a.settimeout(TIMEOUT)
+    return [a, lst, filler]
+
+
+def connect(o: list) -> object:
+    return o[0].connect(o[1].getsockname())
+
+
 def close(o: list) -> None:
     o[0].close()
 
@@ -201,6 +222,13 @@ SCENARIOS = {
     "slow: EpollSelector, close": (listener, selector_wait("EpollSelector", READ), close),
     "slow: epoll, close": (listener, epoll_wait, close),
     "accept, close": (listener, lambda o: o[0].accept(), close),
+    "connect, close": (connecting, connect, close),
+    "connect, shutdown RDWR": (connecting, connect, shut(RW)),
+    "slow: makefile readline, close (the file keeps the fd open)": (
+        tcp_pair,
+        lambda o: o[0].makefile("rb").readline(),
+        close,
+    ),
     "accept, shutdown RDWR": (listener, lambda o: o[0].accept(), shut(RW)),
     "recv, close": (tcp_pair, lambda o: o[0].recv(10), close),
     "recv, close, peer closes": (tcp_pair, lambda o: o[0].recv(10), then_peer_closes(close)),
