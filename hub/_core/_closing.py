@@ -49,7 +49,7 @@ from typing import Any
 
 from ._io import FdState
 from ._originals import get_ident
-from ._registry import live_hubs
+from ._registry import marks
 from ._waiter import PENDING
 
 __all__ = ["end_fd_state", "notify_fd_closing"]
@@ -103,11 +103,17 @@ def notify_fd_closing(fd: int, error: BaseException | None = None) -> None:
     """
     if fd < 0:
         return
-    me = get_ident()
-    for hub in live_hubs():
+    me = None
+    for ref in marks():
+        mark = ref()
+        hub = None if mark is None else mark.hub
+        if hub is None:
+            continue
         st = hub._fds.get(fd)
         if st is None or st is hub._wakeup_st or st.hub is not hub:
             continue
+        if me is None:
+            me = get_ident()
         if hub.thread_ident == me:
             hub.notify_closing(fd, error)
             continue

@@ -16,7 +16,7 @@ from typing import Any
 
 from ._originals import RealThreadLocal, allocate_lock
 
-__all__ = ["live_hubs", "note_hub"]
+__all__ = ["live_hubs", "marks", "note_hub"]
 
 
 class _Mark:
@@ -30,11 +30,15 @@ class _Mark:
 
 _local = RealThreadLocal()
 _marks: list[weakref.ref[_Mark]] = []
+# What readers iterate: rebuilt under the lock at each registration, read without it (a tuple
+# replaced in one store), so closing a socket pays no lock and no copy.
+_snapshot: tuple[weakref.ref[_Mark], ...] = ()
 _lock = allocate_lock()
 
 
 def note_hub(hub: Any) -> None:
     """Record ``hub`` (or None) as the calling thread's hub."""
+    global _snapshot
     mark = getattr(_local, "mark", None)
     if mark is None:
         if hub is None:
@@ -45,15 +49,20 @@ def note_hub(hub: Any) -> None:
             # live threads with a hub.
             _marks[:] = [ref for ref in _marks if ref() is not None]
             _marks.append(weakref.ref(mark))
+            _snapshot = tuple(_marks)
     mark.hub = hub
+
+
+def marks() -> tuple[weakref.ref[_Mark], ...]:
+    """Weak references to each thread's mark (dead ones included): ``ref()`` is None once its
+    thread ended, ``ref().hub`` the thread's hub or None. For loops that must not allocate."""
+    return _snapshot
 
 
 def live_hubs() -> list[Any]:
     """The hubs of all threads that are still alive (the caller's included)."""
-    with _lock:
-        refs = list(_marks)
     hubs = []
-    for ref in refs:
+    for ref in _snapshot:
         mark = ref()
         if mark is not None and mark.hub is not None:
             hubs.append(mark.hub)
