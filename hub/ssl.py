@@ -36,6 +36,7 @@ import _socket
 import errno as _errno
 import os as _os
 import ssl as _stdlib_ssl
+import sys as _sys
 import warnings as _warnings
 from ssl import *
 from typing import Any
@@ -69,6 +70,7 @@ _stdlib_read = _StdlibSSLSocket.read
 _stdlib_write = _StdlibSSLSocket.write
 _stdlib_unwrap = _StdlibSSLSocket.unwrap
 _GLOBAL_DEFAULT_TIMEOUT: Any = _hub_socket._GLOBAL_DEFAULT_TIMEOUT
+_CLOSED_IS_EBADF = _sys.version_info >= (3, 13)
 
 # The names ssl took from socket, cooperative here as ssl's own become after patch_all().
 socket = _hub_socket.socket
@@ -116,7 +118,10 @@ def _eof_error() -> SSLEOFError:
 
 
 def _write_eof() -> int:
-    """What the stdlib's blocking write raises once another thread closed the socket under it."""
+    """What the stdlib's blocking write raises once another thread closed the socket under it
+    (see SSLSocket._read_eof)."""
+    if _CLOSED_IS_EBADF:
+        raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
     raise _eof_error()
 
 
@@ -230,16 +235,18 @@ class SSLSocket(_StdlibSSLSocket, _hub_socket.socket):  # type: ignore[misc]
             return on_close()
 
     # What the stdlib's blocking read answers once another thread closed the socket under it:
-    # OpenSSL sees the end of the stream, a ragged EOF.
+    # up to 3.12 OpenSSL sees the end of the stream, a ragged EOF; from 3.13 on, _ssl notices
+    # the closed socket and raises OSError(EBADF) (measured: tests/test_closing.py).
     def _read_eof(self) -> bytes:
+        if _CLOSED_IS_EBADF:
+            raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
         if self.suppress_ragged_eofs:
             return b""
         raise _eof_error()
 
     def _read_eof_into(self) -> int:
-        if self.suppress_ragged_eofs:
-            return 0
-        raise _eof_error()
+        self._read_eof()  # raises, or returns b'' for a suppressed ragged EOF
+        return 0
 
     # -- TLS operations -------------------------------------------------------------------------
 
