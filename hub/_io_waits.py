@@ -30,7 +30,8 @@ def wait_read(fd: Any, timeout: float | None = None, timeout_exc: Any = None) ->
     """Block the current greenlet until ``fd`` (an int or an object with ``fileno()``) is readable.
 
     Raises ``timeout_exc`` (``socket.timeout("timed out")`` by default) after ``timeout`` seconds,
-    and OSError(EBADF) if the fd is closed meanwhile through :meth:`Hub.notify_closing`. Like
+    and OSError(EBADF) if the fd is closed meanwhile by its owner, in any thread (a cooperative
+    socket's ``close()``; for a bare fd, call ``hub._core.notify_fd_closing(fd)`` first). Like
     any readiness wait, it may return when the fd is not readable after all: retry the operation.
     """
     _wait(fd, True, False, timeout, timeout_exc)
