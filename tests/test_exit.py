@@ -96,6 +96,16 @@ SCENARIOS = {
             _thread.allocate_lock().acquire(True, 3600)
         start(worker)
     """,
+    "main_thread_greenlets_too": """
+        ev = hub.Event()
+        for _ in range(200):
+            hub.spawn(ev.wait)
+        hub.sleep(0)
+        def beat():
+            while True:
+                hub.sleep(0.01)
+        start(beat, 2)
+    """,
     "stdlib_names": """
         import queue, socket, select
         def sleeper():
