@@ -3,6 +3,7 @@
 Everything else in ``hub`` is built on what this package exports and nothing more.
 """
 
+from ._closing import notify_fd_closing
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
 from ._hub import Hub, get_hub, get_hub_if_exists, reinit, set_hub
 from ._io import FdState, add_waiter, remove_waiter
@@ -49,6 +50,7 @@ __all__ = [
     "get_ident",
     "monotonic",
     "new_waiter",
+    "notify_fd_closing",
     "os_fork",
     "os_waitpid",
     "real_select",
