@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only this group (echo, http, wsgi, fetch, micro, memory, tls) or case",
+        help="run only this group (echo, http, wsgi, fetch, subprocess, micro, memory, tls) "
+        "or case; repeatable",
     )
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--chart", help="write the PNG chart of the ratios here")
@@ -191,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     tgts = report.targets(cases, results)
     if tgts:
         print(report.targets_text(tgts))
+    monitor_cost = report.monitor_cost_text(results)
+    if monitor_cost:
+        print(monitor_cost)
     for other in report.OTHER_TARGETS:
         more = report.targets(cases, results, other)
         if more:

@@ -148,3 +148,13 @@ def test_wsgi_hello_serves_its_own_requests():
         "/request/1",
         "/request/2",
     ]
+
+
+def test_parallel_commands_overlap():
+    result = run_sample("parallel_commands.py")
+    assert result.returncode == 0, result.stderr
+    finished = re.findall(r"command (\d+) finished", result.stdout)
+    assert sorted(int(n) for n in finished) == list(range(10))
+    assert int(re.search(r"ticks: (\d+)", result.stdout).group(1)) >= 5
+    seconds = float(re.search(r"done in ([\d.]+) s", result.stdout).group(1))
+    assert 0.5 <= seconds < 4  # about 0.5 s: the commands overlap (serially 5 s)
