@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from greenlet import GreenletExit, getcurrent
 
+from ._api import getswitchinterval, kill, setswitchinterval, spawn_raw
 from ._core import (
     BlockingSwitchOutError,
     ConcurrentObjectUseError,
@@ -37,7 +38,7 @@ from ._greenlet import (
     wait,
 )
 from ._io_waits import wait_read, wait_readwrite, wait_write
-from ._lock import BoundedSemaphore, Condition, Lock, RLock, Semaphore
+from ._lock import BoundedSemaphore, Condition, DummySemaphore, Lock, RLock, Semaphore
 from ._taskgroup import TaskGroup
 from ._timeout import Timeout, with_timeout
 from .local import local
@@ -53,6 +54,7 @@ __all__ = [
     "Channel",
     "ConcurrentObjectUseError",
     "Condition",
+    "DummySemaphore",
     "Event",
     "Greenlet",
     "GreenletExit",
@@ -73,14 +75,18 @@ __all__ = [
     "Timeout",
     "get_hub",
     "getcurrent",
+    "getswitchinterval",
     "idle",
     "iwait",
     "joinall",
+    "kill",
     "killall",
     "local",
+    "setswitchinterval",
     "sleep",
     "spawn",
     "spawn_later",
+    "spawn_raw",
     "wait",
     "wait_read",
     "wait_readwrite",

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import select
 from typing import Any
 
 from ._core import get_hub
 
-__all__ = ["wait_read", "wait_readwrite", "wait_write"]
+__all__ = ["cancel_wait", "wait_read", "wait_readwrite", "wait_write"]
 
 
 def _fileno(fd: Any) -> int:
     return fd if isinstance(fd, int) else fd.fileno()
 
 
+# The stdlib's poll, taken when hub is imported, before patch_all() can replace it.
+_real_poll = select.poll
+
+
+def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
+    # The hub's epoll is edge-triggered: an edge that an earlier wait consumed is not reported
+    # again, so a caller that did not drain the fd would wait for ever. These functions promise
+    # what gevent's do, readiness now (level), and cannot try the operation first as sockets do:
+    # ask the kernel once, without blocking.
+    p = _real_poll()
+    p.register(fd, (select.POLLIN if readable else 0) | (select.POLLOUT if writable else 0))
+    events = p.poll(0)
+    if events and events[0][1] & select.POLLNVAL:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+    return bool(events)
+
+
 def _wait(fd: Any, readable: bool, writable: bool, timeout: float | None, timeout_exc: Any) -> None:
+    fileno = _fileno(fd)
+    if _ready_now(fileno, readable, writable):
+        return
     hub = get_hub()
-    st = hub.fd_state(_fileno(fd))
+    st = hub.fd_state(fileno)
     readers = [st] if readable else []
     writers = [st] if writable else []
     if not hub.wait_fds(readers, writers, timeout):
@@ -40,3 +63,17 @@ def wait_write(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -
 def wait_readwrite(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -> None:
     """Block the current greenlet until ``fd`` is readable or writable; see :func:`wait_read`."""
     _wait(fd, True, True, timeout, timeout_exc)
+
+
+def cancel_wait(fd: Any, error: BaseException | None = None) -> None:
+    """Wake every greenlet of this thread waiting on ``fd`` (an int or an object with
+    ``fileno()``) in :func:`wait_read` and friends, or in a socket call, with ``error`` raised.
+
+    ``error`` defaults to ``OSError(EBADF, "File descriptor was closed in another greenlet")``,
+    what gevent's ``cancel_wait`` raises. The fd is neither closed nor forgotten: before closing
+    it, prefer ``get_hub().notify_closing(fd)``. gevent's version takes a watcher; greenpatch has
+    no watchers, the fd names the wait.
+    """
+    if error is None:
+        error = OSError(errno.EBADF, "File descriptor was closed in another greenlet")
+    get_hub().cancel_wait(_fileno(fd), error)

@@ -242,6 +242,18 @@ class Group:
         with self.imap(func, iterable) as results:
             return list(results)
 
+    def map_cb(
+        self,
+        func: Callable[..., _T],
+        iterable: Iterable[Any],
+        callback: Callable[[list[_T]], Any] | None = None,
+    ) -> list[_T]:
+        """:meth:`map`, then ``callback(results)`` if a callback is given; returns the results."""
+        results = self.map(func, iterable)
+        if callback is not None:
+            callback(results)
+        return results
+
     def map_async(
         self,
         func: Callable[..., _T],
