@@ -315,7 +315,8 @@ class Pool(Group):
     def add(
         self, greenlet: Greenlet[Any], blocking: bool = True, timeout: float | None = None
     ) -> None:
-        """Track ``greenlet``, waiting for a free slot; :class:`PoolFull` if none came in time."""
+        """Track ``greenlet``, waiting for a free slot; :class:`~hub.pool.PoolFull` if none came
+        in time."""
         if greenlet in self.greenlets:
             return
         slots = self._slots

@@ -161,7 +161,7 @@ class Queue(Generic[_T]):
         """Add ``item``, waiting for room if the queue is full.
 
         Raises :class:`queue.Full` if there is still no room after ``timeout`` seconds, or at
-        once if ``block`` is false. Raises :class:`ShutDown` once the queue was shut down.
+        once if ``block`` is false; :class:`~hub.queue.ShutDown` once the queue was shut down.
         """
         if self._shut:
             self._rejected()
@@ -447,8 +447,9 @@ class Queue(Generic[_T]):
         return self._shut
 
     def shutdown(self, immediate: bool = False) -> None:
-        """Refuse further items: ``put`` raises :class:`ShutDown` from now on, and so do the puts
-        blocked now. ``get`` returns what is left, then raises ShutDown instead of waiting.
+        """Refuse further items: ``put`` raises :class:`~hub.queue.ShutDown` from now on, and so
+        do the puts blocked now. ``get`` returns what is left, then raises ShutDown instead of
+        waiting.
 
         With ``immediate``, what is left is discarded first (a JoinableQueue counts each as done),
         so every blocked or later ``get`` raises ShutDown at once. Like ``queue.Queue.shutdown``.
