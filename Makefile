@@ -15,7 +15,7 @@ help:
 	@echo "make demo         run the main job: the concurrent URL fetcher sample"
 	@echo "make test         run the test suite (creates .venv on first use)"
 	@echo "make matrix       run the suite under Python 3.10, 3.11, 3.12 and 3.13 (tox)"
-	@echo "make lint         ruff check and ruff format --check"
+	@echo "make lint         ruff check, ruff format --check and mypy (pyproject.toml [tool.mypy])"
 	@echo "make docs         the documentation site, into docs/_build/html (index.html)"
 	@echo "make bench        benchmarks against gevent and others (see bench/README.md)"
 	@echo "make bench-quick  every benchmark for about a second, no speed asserted"
@@ -40,6 +40,7 @@ matrix: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # The site: warnings are errors and every cross-reference must resolve (-n); see docs/conf.py.
 DOCS_STAMP := $(VENV)/.docs-stamp

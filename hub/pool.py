@@ -135,7 +135,7 @@ class Group:
                 return False
             g = done[0]
             if not g.successful():
-                raise g.exception  # type: ignore[misc]
+                raise g.exception
         return True
 
     def kill(
@@ -218,7 +218,7 @@ class Group:
         else:
             g = self.spawn(func, *args, **kwds)
         if callback is not None:
-            g.link_value(lambda source: callback(source.value))
+            g.link_value(lambda source: callback(source.get()))
         return g
 
     def apply_cb(
@@ -263,7 +263,7 @@ class Group:
         """Run :meth:`map` in a new greenlet (outside the group) and return that greenlet."""
         g: Greenlet[list[_T]] = Greenlet(self.map, func, iterable)
         if callback is not None:
-            g.link_value(lambda source: callback(source.value))
+            g.link_value(lambda source: callback(source.get()))
         g.start()
         return g
 
@@ -384,7 +384,8 @@ class IMap(Generic[_T]):
         self._group = group
         self._func = func
         self._ordered = ordered
-        self._results: Queue[tuple[Any, bool, Any]] = Queue()
+        # (index, ok, value), or (_END, how many, the error that ended the input).
+        self._results: Queue[tuple[Any, Any, Any]] = Queue()
         self._slots = None if maxsize is None else Semaphore(maxsize)
         self._buffer: dict[int, tuple[bool, Any]] = {}
         self._yielded = 0
@@ -421,7 +422,7 @@ class IMap(Generic[_T]):
         else:
             self._results.put((index, True, value))
         finally:
-            self._tasks.discard(getcurrent())  # type: ignore[arg-type]
+            self._tasks.discard(getcurrent())
 
     def __iter__(self) -> IMap[_T]:
         return self

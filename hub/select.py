@@ -28,9 +28,9 @@ from ._core import get_hub as _get_hub
 __all__ = sorted({*getattr(_stdlib_select, "__all__", []), "error", "poll", "select"})
 
 _select = _stdlib_select.select
-_poll = getattr(_stdlib_select, "poll", None)
-_epoll = getattr(_stdlib_select, "epoll", None)
-error = OSError
+_poll: Any = getattr(_stdlib_select, "poll", None)
+_epoll: Any = getattr(_stdlib_select, "epoll", None)
+error = OSError  # type: ignore[misc]  # the stdlib's alias too, re-stated for the table
 _READ_MASK = getattr(_stdlib_select, "POLLIN", 1) | getattr(_stdlib_select, "POLLPRI", 2)
 _WRITE_MASK = getattr(_stdlib_select, "POLLOUT", 4)
 
@@ -57,7 +57,7 @@ def _check_timeout(timeout: Any) -> float | None:
 def _wait_for_fds(read_fds: Any, write_fds: Any, remaining: float | None) -> bool:
     """Wait until any fd may be ready; False if ``remaining`` expired."""
     try:
-        hub = _getcurrent()._hub
+        hub = _getcurrent()._hub  # type: ignore[attr-defined]  # see hub.get_hub()
     except AttributeError:
         hub = _get_hub()
     fd_state = hub.fd_state
@@ -73,7 +73,7 @@ def _wait_for_fds(read_fds: Any, write_fds: Any, remaining: float | None) -> boo
 
 def select(
     rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None
-) -> tuple[list, list, list]:  # type: ignore[type-arg]
+) -> tuple[list[Any], list[Any], list[Any]]:
     """Cooperative :func:`select.select`."""
     timeout = _check_timeout(timeout)
     # The lists are read again after the wait: a one-shot iterator (a generator) would be empty.
@@ -115,6 +115,8 @@ class _PollObject:
     """
 
     __slots__ = ("_fds", "_poll")
+    _fds: dict[int, int]
+    _poll: Any
 
     def __new__(cls, *args: Any, **kwargs: Any) -> _PollObject:
         raise TypeError(f"cannot create '{__name__}.poll' instances")
@@ -185,7 +187,7 @@ if _epoll is not None:
         @classmethod
         def fromfd(cls, fd: int) -> epoll:
             """Wrap an existing epoll fd."""
-            return cls(_from=_epoll.fromfd(fd))
+            return cls(_from=_epoll.fromfd(fd))  # type: ignore[return-value]  # (this epoll)
 
         @property
         def closed(self) -> bool:
@@ -239,7 +241,7 @@ if _epoll is not None:
         def __enter__(self) -> epoll:
             if self._epoll.closed:
                 raise ValueError("I/O operation on closed epoll object")
-            return self
+            return self  # type: ignore[return-value]  # (this epoll, not the stdlib's)
 
         def __exit__(self, *exc_info: Any) -> None:
             self.close()

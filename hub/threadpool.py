@@ -400,7 +400,7 @@ class ThreadPoolExecutor(concurrent.futures.Executor):
         self._futures: set[_CooperativeFuture[Any]] = set()
         self._shutdown = False
 
-    def submit(  # type: ignore[override]
+    def submit(
         self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any
     ) -> concurrent.futures.Future[_T]:
         """Schedule ``fn(*args, **kwargs)`` in a worker thread; returns its Future."""
