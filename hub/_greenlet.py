@@ -7,7 +7,7 @@ import reprlib
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from types import MappingProxyType
+from types import MappingProxyType, TracebackType
 from typing import Any, Generic, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
@@ -37,6 +37,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+_S = TypeVar("_S")
+_G = TypeVar("_G", bound="Greenlet[Any]")
+#: What iwait() and wait() accept: anything with rawlink/unlink (Greenlet, Event, AsyncResult...).
+_L = TypeVar("_L")
 _NOT_DONE: Any = object()
 _NO_KWARGS: Any = MappingProxyType({})
 _names = itertools.count()
@@ -213,7 +217,7 @@ class Greenlet(greenlet, Generic[_T]):
         return self._exception is _NOT_DONE and (self._start is not None or greenlet.__bool__(self))
 
     @property
-    def exc_info(self) -> tuple[type[BaseException], BaseException, Any] | None:
+    def exc_info(self) -> tuple[type[BaseException], BaseException, TracebackType | None] | None:
         """``(type, exception, traceback)`` if it failed, else None (gevent's "a false value")."""
         exc = self._exception
         if exc is _NOT_DONE or exc is None:
@@ -272,7 +276,9 @@ class Greenlet(greenlet, Generic[_T]):
             self._start = self._hub.timer(seconds, [self, PENDING], None)
 
     @classmethod
-    def spawn(cls, run: Callable[..., Any], *args: Any, **kwargs: Any) -> Greenlet[Any]:
+    def spawn(
+        cls: type[Greenlet[_S]], run: Callable[..., _S], *args: Any, **kwargs: Any
+    ) -> Greenlet[_S]:
         """Create and start one."""
         g = cls(run, *args, **kwargs)
         g.start()
@@ -280,8 +286,8 @@ class Greenlet(greenlet, Generic[_T]):
 
     @classmethod
     def spawn_later(
-        cls, seconds: float, run: Callable[..., Any], *args: Any, **kwargs: Any
-    ) -> Greenlet[Any]:
+        cls: type[Greenlet[_S]], seconds: float, run: Callable[..., _S], *args: Any, **kwargs: Any
+    ) -> Greenlet[_S]:
         """Create one and start it after ``seconds``."""
         g = cls(run, *args, **kwargs)
         g.start_later(seconds)
@@ -543,11 +549,11 @@ def spawn_later(seconds: float, run: Callable[..., _T], *args: Any, **kwargs: An
 
 
 def joinall(
-    greenlets: Iterable[Greenlet[Any]],
+    greenlets: Iterable[_G],
     timeout: float | None = None,
     raise_error: bool = False,
     count: int | None = None,
-) -> list[Greenlet[Any]]:
+) -> list[_G]:
     """Wait for the greenlets to finish; return those that did, in the order they finished.
 
     ``timeout`` bounds the whole wait. With ``raise_error``, the first failure found is raised.
@@ -599,8 +605,8 @@ class _Collector:
 
 
 def iwait(
-    objects: Iterable[Any], timeout: float | None = None, count: int | None = None
-) -> Iterator[Any]:
+    objects: Iterable[_L], timeout: float | None = None, count: int | None = None
+) -> Iterator[_L]:
     """Yield each object as it becomes ready (Greenlets, Events, AsyncResults, ...).
 
     Stops after ``count`` objects, or when ``timeout`` (for the whole iteration) expires. Objects

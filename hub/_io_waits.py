@@ -5,14 +5,23 @@ from __future__ import annotations
 import errno
 import os
 import select
-from typing import Any
+from typing import Protocol
 
 from ._core import get_hub
 
 __all__ = ["cancel_wait", "wait_read", "wait_readwrite", "wait_write"]
 
 
-def _fileno(fd: Any) -> int:
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+#: A file descriptor, or an object with ``fileno()`` (a socket, a file, a pipe object).
+FileDescriptorLike = int | _HasFileno
+_TimeoutExc = BaseException | type[BaseException] | None
+
+
+def _fileno(fd: FileDescriptorLike) -> int:
     return fd if isinstance(fd, int) else fd.fileno()
 
 
@@ -33,7 +42,13 @@ def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
     return bool(events)
 
 
-def _wait(fd: Any, readable: bool, writable: bool, timeout: float | None, timeout_exc: Any) -> None:
+def _wait(
+    fd: FileDescriptorLike,
+    readable: bool,
+    writable: bool,
+    timeout: float | None,
+    timeout_exc: _TimeoutExc,
+) -> None:
     fileno = _fileno(fd)
     if _ready_now(fileno, readable, writable):
         return
@@ -45,7 +60,11 @@ def _wait(fd: Any, readable: bool, writable: bool, timeout: float | None, timeou
         raise timeout_exc if timeout_exc is not None else TimeoutError("timed out")
 
 
-def wait_read(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -> None:
+def wait_read(
+    fd: FileDescriptorLike,
+    timeout: float | None = None,
+    timeout_exc: _TimeoutExc = None,
+) -> None:
     """Block the current greenlet until ``fd`` (an int or an object with ``fileno()``) is readable.
 
     Raises ``timeout_exc`` (``socket.timeout("timed out")`` by default) after ``timeout`` seconds,
@@ -55,17 +74,25 @@ def wait_read(fd: Any, timeout: float | None = None, timeout_exc: Any = None) ->
     _wait(fd, True, False, timeout, timeout_exc)
 
 
-def wait_write(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -> None:
+def wait_write(
+    fd: FileDescriptorLike,
+    timeout: float | None = None,
+    timeout_exc: _TimeoutExc = None,
+) -> None:
     """Block the current greenlet until ``fd`` is writable; see :func:`wait_read`."""
     _wait(fd, False, True, timeout, timeout_exc)
 
 
-def wait_readwrite(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -> None:
+def wait_readwrite(
+    fd: FileDescriptorLike,
+    timeout: float | None = None,
+    timeout_exc: _TimeoutExc = None,
+) -> None:
     """Block the current greenlet until ``fd`` is readable or writable; see :func:`wait_read`."""
     _wait(fd, True, True, timeout, timeout_exc)
 
 
-def cancel_wait(fd: Any, error: BaseException | None = None) -> None:
+def cancel_wait(fd: FileDescriptorLike, error: BaseException | None = None) -> None:
     """Wake every greenlet of this thread waiting on ``fd`` (an int or an object with
     ``fileno()``) in :func:`wait_read` and friends, or in a socket call, with ``error`` raised.
 

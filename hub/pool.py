@@ -135,7 +135,7 @@ class Group:
                 return False
             g = done[0]
             if not g.successful():
-                raise g.exception
+                raise g.exception  # type: ignore[misc]
         return True
 
     def kill(
