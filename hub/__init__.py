@@ -4,6 +4,7 @@ The public API is re-exported here; its pieces live in small modules:
 
 - ``hub._core``: the loop, waiting primitives, timers, fd readiness, cross-thread wake-up;
 - ``hub._greenlet``: Greenlet, spawn, sleep, joinall, killall, wait, iwait;
+- ``hub._api``: kill and spawn_raw for any greenlet, the switch interval;
 - ``hub._timeout``: Timeout and with_timeout;
 - ``hub._event``, ``hub._lock``, ``hub.queue``, ``hub.pool``, ``hub.local``, ``hub._taskgroup``:
   synchronisation (Event, AsyncResult, locks, queues, Pool and Group, greenlet-local storage,

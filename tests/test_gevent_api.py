@@ -251,6 +251,21 @@ def test_socket_module_waits():
         b.close()
 
 
+def test_wait_read_is_level_triggered():
+    # A second wait on data nobody read returns at once: the hub's epoll is edge-triggered, and
+    # its one edge was consumed by the first wait.
+    a, b = socket.socketpair()
+    try:
+        b.send(b"z")
+        hub.socket.wait_read(a, timeout=5)
+        hub.socket.wait_read(a, timeout=5)
+        hub.socket.wait_readwrite(a.fileno(), timeout=5)
+        assert a.recv(1) == b"z"
+    finally:
+        a.close()
+        b.close()
+
+
 def test_cancel_wait_wakes_waiters_with_an_error():
     a, b = socket.socketpair()
     try:
