@@ -233,62 +233,57 @@ def test_map_cb(group):
 # -- hub.socket.wait_read & co, cancel_wait -----------------------------------------------------
 
 
-def test_socket_module_waits():
+@pytest.fixture
+def pair():
     a, b = socket.socketpair()
-    try:
-        a.setblocking(False)
-        hub.socket.wait_write(a, timeout=5)
-        hub.spawn_later(0.01, b.send, b"x")
-        hub.socket.wait_read(a.fileno(), timeout=5)
-        hub.socket.wait_readwrite(a, timeout=5)
-        assert a.recv(1) == b"x"
-        with pytest.raises(socket.timeout):
-            hub.socket.wait_read(a, timeout=0.01)
-        with pytest.raises(KeyError):
-            hub.socket.wait_read(a, timeout=0.01, timeout_exc=KeyError("t"))
-    finally:
-        a.close()
-        b.close()
+    a.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
 
 
-def test_wait_read_is_level_triggered():
+def test_socket_module_waits(pair):
+    a, b = pair
+    hub.socket.wait_write(a, timeout=5)
+    hub.spawn_later(0.01, b.send, b"x")
+    hub.socket.wait_read(a.fileno(), timeout=5)
+    hub.socket.wait_readwrite(a, timeout=5)
+    assert a.recv(1) == b"x"
+    with pytest.raises(socket.timeout):
+        hub.socket.wait_read(a, timeout=0.01)
+    with pytest.raises(KeyError):
+        hub.socket.wait_read(a, timeout=0.01, timeout_exc=KeyError("t"))
+
+
+def test_wait_read_is_level_triggered(pair):
     # A second wait on data nobody read returns at once: the hub's epoll is edge-triggered, and
     # its one edge was consumed by the first wait.
-    a, b = socket.socketpair()
-    try:
-        b.send(b"z")
-        hub.socket.wait_read(a, timeout=5)
-        hub.socket.wait_read(a, timeout=5)
-        hub.socket.wait_readwrite(a.fileno(), timeout=5)
-        assert a.recv(1) == b"z"
-    finally:
-        a.close()
-        b.close()
+    a, b = pair
+    b.send(b"z")
+    hub.socket.wait_read(a, timeout=5)
+    hub.socket.wait_read(a, timeout=5)
+    hub.socket.wait_readwrite(a.fileno(), timeout=5)
+    assert a.recv(1) == b"z"
 
 
-def test_cancel_wait_wakes_waiters_with_an_error():
-    a, b = socket.socketpair()
-    try:
-        a.setblocking(False)
-        waiters = [hub.spawn(hub.socket.wait_read, a) for _ in range(2)]
-        hub.sleep(0)
-        hub.socket.cancel_wait(a)
-        hub.joinall(waiters, timeout=5)
-        for g in waiters:
-            assert isinstance(g.exception, OSError) and g.exception.errno == errno.EBADF
-        custom = hub.spawn(hub.socket.wait_read, a.fileno())
-        hub.sleep(0)
-        hub.socket.cancel_wait(a.fileno(), ValueError("stop"))
-        custom.join(timeout=5)
-        assert isinstance(custom.exception, ValueError)
-        # The fd is still usable and still watched.
-        hub.spawn_later(0.01, b.send, b"y")
-        hub.socket.wait_read(a, timeout=5)
-        assert a.recv(1) == b"y"
-        hub.socket.cancel_wait(a)  # nobody waits: a no-op
-    finally:
-        a.close()
-        b.close()
+def test_cancel_wait_wakes_waiters_with_an_error(pair):
+    a, b = pair
+    waiters = [hub.spawn(hub.socket.wait_read, a) for _ in range(2)]
+    hub.sleep(0)
+    hub.socket.cancel_wait(a)
+    hub.joinall(waiters, timeout=5)
+    for g in waiters:
+        assert isinstance(g.exception, OSError) and g.exception.errno == errno.EBADF
+    custom = hub.spawn(hub.socket.wait_read, a.fileno())
+    hub.sleep(0)
+    hub.socket.cancel_wait(a.fileno(), ValueError("stop"))
+    custom.join(timeout=5)
+    assert isinstance(custom.exception, ValueError)
+    # The fd is still usable and still watched.
+    hub.spawn_later(0.01, b.send, b"y")
+    hub.socket.wait_read(a, timeout=5)
+    assert a.recv(1) == b"y"
+    hub.socket.cancel_wait(a)  # nobody waits: a no-op
 
 
 def test_cancel_wait_of_an_unknown_fd_is_a_no_op():
