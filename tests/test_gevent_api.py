@@ -145,11 +145,38 @@ def test_has_links_and_unlink_all():
 
 def test_spawning_greenlet():
     main = greenlet.getcurrent()
-    child = hub.spawn(lambda: hub.spawn(lambda: None))
-    grandchild = child.get()
-    assert child.spawning_greenlet() is main
-    assert grandchild.spawning_greenlet() is child
-    assert child.parent is hub.get_hub()
+    seen = []
+
+    def child():
+        me = hub.getcurrent()
+        seen.append(me.spawning_greenlet())
+        grandchild = hub.spawn(lambda: seen.append(hub.getcurrent().spawning_greenlet()))
+        grandchild.join()
+        assert grandchild.spawning_greenlet() is None  # finished: no longer known
+
+    g = hub.spawn(child)
+    g.get()
+    assert seen == [main, g]
+    assert g.parent is hub.get_hub()
+
+
+def test_spawn_tree_locals_survive_a_finished_middle_greenlet():
+    # The request greenlet sets a value, spawns a worker that spawns a helper and returns at
+    # once; the helper, running later, still sees the request's tree.
+    got = hub.AsyncResult()
+
+    def helper():
+        got.set(hub.getcurrent().spawn_tree_locals.get("request_id"))
+
+    def worker():
+        hub.spawn_later(0.01, helper)
+
+    def request():
+        hub.getcurrent().spawn_tree_locals["request_id"] = 42
+        hub.spawn(worker).join()
+
+    hub.spawn(request).join()
+    assert got.get(timeout=5) == 42
 
 
 def test_spawn_tree_locals_are_shared_down_a_tree():
