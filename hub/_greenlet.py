@@ -508,7 +508,7 @@ def _tree_of(spawner: greenlet | None) -> dict[str, Any]:
     if tree is None:
         # A raw greenlet (spawn_raw) spawning Greenlets: it holds the tree its children share.
         tree = spawner.spawn_tree_locals = {}  # type: ignore[attr-defined]
-    return tree  # type: ignore[no-any-return]
+    return tree
 
 
 def _disarm(start: Any) -> None:

@@ -426,10 +426,11 @@ class ThreadPoolExecutor(concurrent.futures.Executor):
         from ._core import get_ident
 
         ident = get_ident()
-        if ident not in self._initialized:
+        initializer = self._initializer
+        if initializer is not None and ident not in self._initialized:
             self._initialized.add(ident)
             try:
-                self._initializer(*self._initargs)  # type: ignore[misc]
+                initializer(*self._initargs)
             except BaseException as exc:
                 self._initialized.discard(ident)
                 if future.set_running_or_notify_cancel():
