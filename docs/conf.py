@@ -76,6 +76,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(builtins|typing|typing_extensions|collections|collections\.abc|types)\..*"),
     (r"py:.*", r"(greenlet|_thread|threading|concurrent|socket|_socket|ssl|_ssl|select)(\..*)?"),
     (r"py:.*", r"(selectors|queue|weakref|io|os|enum|contextlib|subprocess|signal|time)(\..*)?"),
+    (r"py:.*", r"(logging|pytest|_pytest|pluggy|dataclasses|traceback|types)(\..*)?"),
     # The core's private modules, named in the Hub's signatures.
     (r"py:.*", r"hub\._.*"),
     # hub.select.poll() returns an object whose class is called "poll" too, as the stdlib's.

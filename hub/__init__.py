@@ -25,6 +25,7 @@ from ._core import (
     InvalidSwitchError,
     LoopExit,
     get_hub,
+    reinit,
 )
 from ._event import AsyncResult, Event
 from ._greenlet import (
@@ -43,8 +44,10 @@ from ._lock import BoundedSemaphore, Condition, DummySemaphore, Lock, RLock, Sem
 from ._taskgroup import TaskGroup
 from ._timeout import Timeout, with_timeout
 from .local import local
+from .os import fork
 from .pool import Group, Pool
 from .queue import Channel, JoinableQueue, LifoQueue, PriorityQueue, Queue, SimpleQueue
+from .signal import signal_handler
 
 __version__ = "0.1.0.dev0"
 
@@ -74,6 +77,7 @@ __all__ = [
     "SimpleQueue",
     "TaskGroup",
     "Timeout",
+    "fork",
     "get_hub",
     "getcurrent",
     "getswitchinterval",
@@ -83,7 +87,9 @@ __all__ = [
     "kill",
     "killall",
     "local",
+    "reinit",
     "setswitchinterval",
+    "signal_handler",
     "sleep",
     "spawn",
     "spawn_later",

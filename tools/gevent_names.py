@@ -47,6 +47,20 @@ MODULES = (
     "gevent.util",
 )
 
+# Cooperative stdlib modules: which of their names are the stdlib's own is recorded too, so the
+# test can tell a name a Python version lacks from a name only gevent adds (wait_read, nb_read).
+STDLIB = {
+    "gevent.os": "os",
+    "gevent.select": "select",
+    "gevent.selectors": "selectors",
+    "gevent.signal": "signal",
+    "gevent.socket": "socket",
+    "gevent.ssl": "ssl",
+    "gevent.subprocess": "subprocess",
+    "gevent.thread": "_thread",
+    "gevent.time": "time",
+}
+
 OUT = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "gevent_names.json"
 )
@@ -61,8 +75,13 @@ def main() -> None:
         for name in MODULES:
             module = importlib.import_module(name)
             modules[name] = sorted(set(getattr(module, "__all__", ())))
+    stdlib = {}
+    for name, std in STDLIB.items():
+        std_module = importlib.import_module(std)
+        stdlib[name] = [n for n in modules[name] if hasattr(std_module, n)]
     data = {
         "gevent_version": gevent.__version__,
+        "stdlib_names": stdlib,
         "python": "{}.{}".format(*sys.version_info[:2]),
         "generated_by": "tools/gevent_names.py",
         "modules": modules,
