@@ -37,6 +37,8 @@ def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
     # again, so a caller that did not drain the fd would wait for ever. These functions promise
     # what gevent's do, readiness now (level), and cannot try the operation first as sockets do:
     # ask the kernel once, without blocking.
+    if fd < 0:  # a closed socket's fileno(): the stdlib's answer for a call on it
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     p = _real_poll()
     p.register(fd, (select.POLLIN if readable else 0) | (select.POLLOUT if writable else 0))
     events = p.poll(0)
