@@ -18,18 +18,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = os.path.join(ROOT, "tests", "gevent_names.json")
 GUIDE = os.path.join(ROOT, "docs", "migrating-from-gevent.md")
 NOT_PROVIDED = "—"
-# Cooperative stdlib modules: a name the running Python's own module lacks is not expected.
-STDLIB_MIRRORS = {
-    "gevent.os": "os",
-    "gevent.select": "select",
-    "gevent.selectors": "selectors",
-    "gevent.signal": "signal",
-    "gevent.socket": "socket",
-    "gevent.ssl": "ssl",
-    "gevent.subprocess": "subprocess",
-    "gevent.thread": "_thread",
-    "gevent.time": "time",
-}
 _ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*(?:`([^`]+)`|(" + NOT_PROVIDED + r"))\s*\|(.*)\|\s*$")
 
 
@@ -67,14 +55,14 @@ def _resolve(dotted: str) -> bool:
     return False
 
 
-def _version_dependent(gevent_module: str, name: str, recorded_stdlib: list[str]) -> bool:
+def _version_dependent(gevent_module: str, name: str, recorded: dict) -> bool:
     """True for a stdlib name (as recorded) that this Python's stdlib module lacks: not expected.
 
     A name only gevent adds (``wait_read``, ``nb_read``) was not recorded as a stdlib name, so it
     is always expected.
     """
-    stdlib = STDLIB_MIRRORS.get(gevent_module)
-    if stdlib is None or name not in recorded_stdlib:
+    stdlib = recorded["stdlib_modules"].get(gevent_module)
+    if stdlib is None or name not in recorded["stdlib_names"][gevent_module]:
         return False
     return not hasattr(importlib.import_module(stdlib), name)
 
@@ -96,7 +84,7 @@ def _gevent_lists() -> dict[str, list[str]]:
 
 def test_every_gevent_name_has_a_home_or_a_reason():
     modules, names = _tables()
-    stdlib_names = _recorded()["stdlib_names"]
+    recorded = _recorded()
     missing = []
     for gevent_module, public in _gevent_lists().items():
         assert gevent_module in modules, f"no row for module {gevent_module} in the guide"
@@ -121,7 +109,7 @@ def test_every_gevent_name_has_a_home_or_a_reason():
             if _pending(module_note):
                 continue
             if not _resolve(f"{our_module}.{name}") and not _version_dependent(
-                gevent_module, name, stdlib_names.get(gevent_module, [])
+                gevent_module, name, recorded
             ):
                 missing.append(f"{full} -> {our_module}.{name}")
     assert not missing, "gevent names without a home or a documented reason:\n" + "\n".join(missing)

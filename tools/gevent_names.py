@@ -81,6 +81,7 @@ def main() -> None:
         stdlib[name] = [n for n in modules[name] if hasattr(std_module, n)]
     data = {
         "gevent_version": gevent.__version__,
+        "stdlib_modules": STDLIB,
         "stdlib_names": stdlib,
         "python": "{}.{}".format(*sys.version_info[:2]),
         "generated_by": "tools/gevent_names.py",
