@@ -195,6 +195,12 @@ class Lock(Semaphore):
     def __enter__(self) -> bool:
         return Semaphore.acquire(self)
 
+    def _at_fork_reinit(self) -> None:
+        # After fork, in the child: unlocked, and nobody (no thread of the parent) waits.
+        self._lock = allocate_lock()
+        self._waiters.clear()
+        self._value = 1
+
 
 class RLock:
     """A reentrant lock: the greenlet holding it may acquire it again; like ``threading.RLock``.

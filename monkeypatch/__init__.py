@@ -32,9 +32,11 @@ __all__ = [
     "is_object_patched",
     "patch_all",
     "patch_dns",
+    "patch_queue",
     "patch_select",
     "patch_socket",
     "patch_ssl",
+    "patch_thread",
     "patch_time",
 ]
 
@@ -74,6 +76,8 @@ def _apply(row: Patch) -> list[tuple[str, str]]:
             replacement = getattr(*_lookup(source, name))
         except AttributeError:
             continue  # the platform lacks it (epoll outside Linux): nothing to replace
+        if not hasattr(owner, attr):
+            continue  # this Python lacks it (_thread._set_sentinel on 3.13): nothing to replace
         _originals[key] = getattr(owner, attr, None)
         _replacements[key] = replacement
         setattr(owner, attr, replacement)
@@ -97,6 +101,8 @@ def patch_all(
     time: bool = True,
     select: bool = True,
     ssl: bool = True,
+    thread: bool = True,
+    queue: bool = True,
     **more: bool,
 ) -> None:
     """Make the blocking stdlib cooperative (each keyword turns one group on or off).
@@ -109,7 +115,15 @@ def patch_all(
         raise TypeError(
             f"patch_all() got an unexpected keyword argument {name!r} (known: {', '.join(OPTIONS)})"
         )
-    enabled = {"socket": socket, "dns": dns, "time": time, "select": select, "ssl": ssl}
+    enabled = {
+        "socket": socket,
+        "dns": dns,
+        "time": time,
+        "select": select,
+        "ssl": ssl,
+        "thread": thread,
+        "queue": queue,
+    }
     _patch([name for name in OPTIONS if enabled[name]])
 
 
@@ -140,6 +154,26 @@ def patch_ssl() -> None:
     _patch(["ssl"])
 
 
+def patch_thread() -> None:
+    """Threads become greenlets: ``threading.Thread``, ``_thread.start_new_thread`` and
+    ``concurrent.futures.ThreadPoolExecutor`` start greenlets of the calling thread's hub, and
+    ``threading``'s locks, conditions, events, semaphores, barriers and ``threading.local``
+    (per greenlet now) are cooperative. ``threading``'s classes stay the stdlib's.
+    ``get_original("threading", "Thread")`` still starts real OS threads (docs/threading.md)."""
+    _patch(["thread"])
+
+
+def patch_queue() -> None:
+    """Cooperative ``queue.SimpleQueue``. (``queue.Queue`` and friends stay the stdlib's
+    classes; with ``patch_thread()`` their locks are cooperative.)"""
+    _patch(["queue"])
+
+
+# Originals that are not simply the object that was replaced: threading.Thread stays in place
+# once threads are patched, so its "original", a Thread in a real OS thread, is a subclass.
+_STAND_INS = {("threading", "Thread"): ("_thread", "hub.threading", "RealThread")}
+
+
 def is_module_patched(name: str) -> bool:
     """True if any attribute of the stdlib module ``name`` has been replaced."""
     return any(module == name for module, _ in _originals)
@@ -161,6 +195,9 @@ def get_original(module_name: str, name_or_names: str | Iterable[str]) -> Any:
         key = (module_name, name_or_names)
         if key in _originals:
             return _originals[key]
+        stand_in = _STAND_INS.get(key)
+        if stand_in is not None and is_module_patched(stand_in[0]):
+            return getattr(importlib.import_module(stand_in[1]), stand_in[2])
         return getattr(*_lookup(importlib.import_module(module_name), name_or_names))
     return [get_original(module_name, name) for name in name_or_names]
 

@@ -8,20 +8,24 @@ from ._hub import Hub, get_hub, get_hub_if_exists, set_hub
 from ._io import FdState, add_waiter, remove_waiter
 from ._originals import (
     RealSimpleQueue,
+    RealThreadHandle,
     RealThreadLocal,
     allocate_lock,
     get_ident,
+    get_native_id,
     monotonic,
     os_fork,
     os_waitpid,
     real_select,
     real_sleep,
     register_at_fork,
+    set_sentinel,
     set_wakeup_fd,
     signal_signal,
     start_joinable_thread,
     start_new_thread,
     thread_count,
+    thread_shutdown,
 )
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
@@ -37,6 +41,7 @@ __all__ = [
     "InvalidSwitchError",
     "LoopExit",
     "RealSimpleQueue",
+    "RealThreadHandle",
     "RealThreadLocal",
     "Throw",
     "Timer",
@@ -45,6 +50,7 @@ __all__ = [
     "get_hub",
     "get_hub_if_exists",
     "get_ident",
+    "get_native_id",
     "monotonic",
     "new_waiter",
     "os_fork",
@@ -54,10 +60,12 @@ __all__ = [
     "register_at_fork",
     "remove_waiter",
     "set_hub",
+    "set_sentinel",
     "set_wakeup_fd",
     "signal_signal",
     "start_joinable_thread",
     "start_new_thread",
     "thread_count",
+    "thread_shutdown",
     "wake",
 ]
