@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from . import _late
+from . import _late, _late_thread
 from ._table import OPTIONS, TABLE, Patch
 
 __all__ = [
@@ -87,6 +87,15 @@ def _apply(row: Patch) -> list[tuple[str, str]]:
 
 def _patch(options: Iterable[str], warn: bool = True) -> None:
     wanted = set(options)
+    if "thread" in wanted and warn and not _in_main_thread():
+        warnings.warn(
+            "patch_thread() called from a thread other than the main one: threads started "
+            "from now on are greenlets of the thread that starts them, and run only while that "
+            "thread's hub runs; the main thread's own locks and threads stay as they are. Call "
+            "monkeypatch.patch_all() first thing in the main thread",
+            MonkeyPatchWarning,
+            stacklevel=_caller_stacklevel(),
+        )
     changed = []
     for row in TABLE:
         if row.option in wanted:
@@ -220,9 +229,16 @@ def _patch_late(changed: list[tuple[str, str]], warn: bool) -> None:
     """
     patched = _patched(changed)
     _healed.extend(_late.heal(patched))
+    stales = []
+    if ("_thread", "allocate_lock") in patched:
+        real_lock = _originals[("_thread", "allocate_lock")]
+        real_rlock = _originals.get(("_thread", "RLock"))
+        _late_thread.replace_logging_locks(real_lock, real_rlock)
+        if warn:
+            stales += _late_thread.find_stale(real_lock, real_rlock)
     if not warn:
         return
-    for stale in _late.find_stale(patched):
+    for stale in _late.find_stale(patched) + stales:
         if stale in _warned:
             continue
         _warned.add(stale)
@@ -233,6 +249,12 @@ def _patch_late(changed: list[tuple[str, str]], warn: bool) -> None:
             MonkeyPatchWarning,
             stacklevel=_caller_stacklevel(),
         )
+
+
+def _in_main_thread() -> bool:
+    from hub import _core
+
+    return _core.get_ident() == _core.main_thread_ident
 
 
 def _caller_stacklevel() -> int:

@@ -565,3 +565,73 @@ def test_command_line_options(tmp_path, flag):
     assert result.returncode == 0, result.stderr
     expected = "False True" if flag == "--no-thread" else "True False"
     assert result.stdout == expected + "\n"
+
+
+LATE = """
+import logging, concurrent.futures.thread, threading, time, warnings
+try:
+    import requests
+except ImportError:
+    requests = None
+handler = logging.StreamHandler()
+logging.getLogger("late").addHandler(handler)
+early_lock = threading.Lock()
+stop = threading.Event()
+early_thread = threading.Thread(target=stop.wait, name="early", daemon=True)
+early_thread.start()
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import monkeypatch
+    monkeypatch.patch_all()
+"""
+
+
+def test_late_patching_after_logging_concurrent_futures_and_requests():
+    out = run_ok(
+        """
+        import _thread, hub._thread
+        messages = [str(w.message) for w in caught]
+        def named(what):
+            return any(m.startswith(what) for m in messages)
+        print(named("__main__.early_lock"), named("<Thread(early"),
+              named("concurrent.futures.thread._global_shutdown_lock"))
+        print(type(logging._lock).__module__, type(handler.lock).__module__)
+        # A handler lock held across a cooperative wait no longer blocks the thread.
+        class Slow(logging.Handler):
+            def emit(self, record):
+                time.sleep(0.05)
+        logger = logging.getLogger("slow"); logger.addHandler(Slow()); logger.propagate = False
+        start = time.monotonic()
+        ts = [threading.Thread(target=logger.warning, args=("x",)) for _ in range(5)]
+        ticks = []
+        for t in ts: t.start()
+        ticker = threading.Thread(target=lambda: [ticks.append(time.sleep(0.01)) for _ in range(3)])
+        ticker.start()
+        for t in ts + [ticker]: t.join()
+        print(len(ticks))
+        with concurrent.futures.ThreadPoolExecutor(4) as ex:
+            print(sum(ex.map(lambda x: x * 2, range(10))))
+        print(requests is None or requests.Session is not None)
+        stop.set()
+        """,
+        prelude=LATE,
+    )
+    assert out.splitlines() == ["True True True", "hub._thread hub._thread", "3", "90", "True"]
+
+
+def test_patch_thread_from_a_non_main_thread_warns():
+    out = run_ok(
+        """
+        import threading, warnings, monkeypatch
+        caught = []
+        def patch():
+            with warnings.catch_warnings(record=True) as w:
+                warnings.simplefilter("always")
+                monkeypatch.patch_thread()
+            caught.extend(str(x.message) for x in w)
+        t = threading.Thread(target=patch); t.start(); t.join()
+        print(any("other than the main one" in m for m in caught))
+        """,
+        prelude="",
+    )
+    assert out == "True\n"
