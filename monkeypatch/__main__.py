@@ -1,7 +1,7 @@
 """Run a program with the stdlib patched: ``python -m monkeypatch [options] script.py args...``.
 
     python -m monkeypatch [--check] [--no-socket] [--no-dns] [--no-time] [--no-select] [--no-ssl]
-                          (script.py | -m module) [args...]
+                          [--no-thread] [--no-queue] (script.py | -m module) [args...]
     python -m monkeypatch --check [--no-...]
 
 The program runs as ``__main__`` with its own ``sys.argv``, exactly as ``python script.py`` or

@@ -635,3 +635,20 @@ def test_patch_thread_from_a_non_main_thread_warns():
         prelude="",
     )
     assert out == "True\n"
+
+
+def test_keyboard_interrupt_while_a_green_lock_waits_reaches_the_main_greenlet():
+    out = run_ok(
+        """
+        import signal, threading, time
+        lock = threading.Lock(); lock.acquire()
+        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()
+        signal.signal(signal.SIGALRM, signal.default_int_handler)
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        try:
+            lock.acquire()
+        except KeyboardInterrupt:
+            print("main greenlet")
+        """
+    )
+    assert out == "main greenlet\n"
