@@ -3,8 +3,9 @@
 After it, unmodified code that uses socket, DNS, time.sleep, select, selectors or ssl (urllib,
 http.client, requests, socketserver, ...) runs on the calling thread's hub: a blocking call
 suspends only the greenlet that made it. Threads become greenlets too, and threading's locks,
-queue's queues and threading.local cooperative (docs/threading.md). What is replaced is listed, row by row, in
-``monkeypatch/_table.py``; nothing else is touched, and nothing happens at import time.
+queue's queues and threading.local cooperative (docs/threading.md). What is replaced is listed,
+row by row, in ``monkeypatch/_table.py``; nothing else is touched, and nothing happens at import
+time.
 
 Calling it late works too: modules imported earlier that copied a replaced object into their own
 globals (``from socket import create_connection``, ``_Selector = selectors.PollSelector``) are

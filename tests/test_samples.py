@@ -137,3 +137,18 @@ def test_echo_sample_serves_a_thousand_simultaneous_connections():
         server.kill()
         server.wait()
         server.stdout.close()
+
+
+def test_thread_crawler_runs_patched_and_unpatched():
+    result = run_sample("thread_crawler.py", "--count", "30", "--delay", "0.3", timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    unpatched = next(line for line in lines if line.startswith("unpatched"))
+    patched = next(line for line in lines if line.startswith("patched"))
+    for line in (unpatched, patched):
+        assert "30/30 OK" in line
+        assert float(line.split(" in ")[1].split()[0]) < 30 * 0.3 / 3  # concurrent, not serial
+    assert (
+        int(patched.split(", ")[1].split()[0]) <= 2
+    )  # one OS thread (the test runner's CI may add none)
+    assert int(unpatched.split(", ")[1].split()[0]) > 10
