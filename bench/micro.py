@@ -169,6 +169,123 @@ def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
     return 2 * count, time.perf_counter() - start
 
 
+# -- patched threading: the stdlib's own threading and queue, after each toolkit's patch_all() --
+# The same source runs on both sides; only the patch applied first differs (run_child applies it
+# for every workload named thread_*).
+
+
+def _patch_threads(toolkit: str) -> None:
+    if toolkit == "greenpatch":
+        import monkeypatch
+
+        monkeypatch.patch_all()
+    elif toolkit == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+
+
+def thread_lock(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """threading.Lock hand-overs per second: two threading.Threads pass two Locks back and
+    forth (each release wakes the other thread)."""
+    import threading
+
+    count = max(1000, int(50_000 * scale))
+    ping, pong = threading.Lock(), threading.Lock()
+    ping.acquire()
+    pong.acquire()
+
+    def a() -> None:
+        for _ in range(count):
+            ping.release()
+            pong.acquire()
+
+    def b() -> None:
+        for _ in range(count):
+            ping.acquire()
+            pong.release()
+
+    threads = [threading.Thread(target=b), threading.Thread(target=a)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return 2 * count, time.perf_counter() - start
+
+
+def thread_queue1(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Items per second through a stdlib queue.Queue(maxsize=1) between two threading.Threads."""
+    import queue
+    import threading
+
+    count = max(1000, int(50_000 * scale))
+    q: Any = queue.Queue(1)
+
+    def producer() -> None:
+        put = q.put
+        for i in range(count):
+            put(i)
+
+    def consumer() -> None:
+        get = q.get
+        for _ in range(count):
+            get()
+
+    threads = [threading.Thread(target=consumer), threading.Thread(target=producer)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count, time.perf_counter() - start
+
+
+def thread_event(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """threading.Event wake-ups per second: 100 threading.Threads wait on one Event per round."""
+    import threading
+
+    waiters, rounds = 100, max(2, int(500 * scale))
+    events = [threading.Event() for _ in range(rounds)]
+    woken = [0]
+
+    def waiter() -> None:
+        for ev in events:
+            ev.wait()
+            woken[0] += 1
+
+    threads = [threading.Thread(target=waiter) for _ in range(waiters)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    for ev in events:
+        ev.set()
+        time.sleep(0)
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert woken[0] == waiters * rounds, woken[0]
+    return waiters * rounds, elapsed
+
+
+def thread_start_join(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """threading.Threads started and joined per second, 10,000 at a time."""
+    import threading
+
+    count = max(500, int(10_000 * scale))
+
+    def nothing() -> None:
+        pass
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=nothing) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return count, time.perf_counter() - start
+
+
 WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
     "sleep0": sleep0,
     "spawn_join": spawn_join,
@@ -176,6 +293,10 @@ WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
     "queue1": queue1,
     "event": event,
     "semaphore": semaphore,
+    "thread_lock": thread_lock,
+    "thread_queue1": thread_queue1,
+    "thread_event": thread_event,
+    "thread_start_join": thread_start_join,
 }
 UNITS = {
     "sleep0": "switches/s",
@@ -184,6 +305,10 @@ UNITS = {
     "queue1": "items/s",
     "event": "wake-ups/s",
     "semaphore": "wake-ups/s",
+    "thread_lock": "hand-overs/s",
+    "thread_queue1": "items/s",
+    "thread_event": "wake-ups/s",
+    "thread_start_join": "threads/s",
 }
 
 
@@ -191,6 +316,8 @@ UNITS = {
 
 
 def run_child(toolkit: str, workload: str, scale: float) -> None:
+    if workload.startswith("thread_"):
+        _patch_threads(toolkit)
     tk = Toolkit(toolkit)
     fn = WORKLOADS[workload]
     fn(tk, scale / 10)  # warm up: imports, first hub, caches

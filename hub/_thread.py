@@ -66,7 +66,7 @@ from ._event import Event
 from ._greenlet import Greenlet
 from ._lock import Lock as _Lock
 from ._lock import RLock as _RLock
-from .local import local
+from .local import local as _greenlet_local
 
 __all__ = [
     "TIMEOUT_MAX",
@@ -79,6 +79,7 @@ __all__ = [
     "get_ident",
     "get_native_id",
     "is_green_thread",
+    "lock",
     "start_new",
     "start_new_thread",
 ]
@@ -138,12 +139,19 @@ def _forget_dummy(ident: int) -> None:
                 del active[ident]
 
 
+# Where introspection looks for them (threading's __all__ check reads __module__).
+get_ident.__module__ = "_thread"
+
+
 def get_native_id() -> int:
     """The native id: the OS thread's in its root greenlet, the ident of a green thread."""
     g = getcurrent()
     if g.parent is None or isinstance(g, Hub):
         return _core.get_native_id()
     return get_ident()
+
+
+get_native_id.__module__ = "_thread"
 
 
 def is_green_thread(g: Any = None) -> bool:
@@ -155,10 +163,21 @@ def is_green_thread(g: Any = None) -> bool:
 # -- locks ------------------------------------------------------------------------------------
 
 
-class LockType(_Lock):
+# Python 3.13 made the lock type callable (threading.Lock is that type there); before, only
+# allocate_lock() makes locks, and calling the type raises TypeError.
+_LOCK_TYPE_CALLABLE = sys.version_info >= (3, 13)
+
+
+class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
     """``_thread.lock`` for greenlets: ``hub.Lock`` with the rest of the stdlib lock's API."""
 
     __slots__ = ()
+    __module__ = "_thread"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> lock:
+        if cls is lock and not _LOCK_TYPE_CALLABLE:
+            raise TypeError("cannot create '_thread.lock' instances")
+        return object.__new__(cls)
 
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Take the lock, as ``_thread.lock.acquire`` (OverflowError past TIMEOUT_MAX)."""
@@ -179,17 +198,26 @@ class LockType(_Lock):
         return f"<{state} {cls.__module__}.{cls.__qualname__} object at {id(self):#x}>"
 
 
-allocate_lock = LockType
-allocate = LockType
-lock = LockType  # the 3.13 name
-#: Thread-local storage: per greenlet.
-_local = local
+LockType = lock
+_new = object.__new__
+_init_lock = _Lock.__init__
+
+
+def allocate_lock() -> lock:
+    """A new, unlocked cooperative lock."""
+    new = _new(lock)
+    _init_lock(new)
+    return new
+
+
+allocate = allocate_lock
 
 
 class RLock(_RLock):
     """``_thread.RLock`` for greenlets: owned by a greenlet, not by the OS thread."""
 
     __slots__ = ()
+    __module__ = "_thread"
 
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Take the lock (again, if this greenlet holds it), as ``_thread.RLock.acquire``."""
@@ -228,6 +256,13 @@ def _ident_of(g: Any) -> int:
     return entry[1] if entry is not None else 0
 
 
+class _local(_greenlet_local):
+    """``_thread._local``: thread-local storage, per greenlet (``hub.local``)."""
+
+    __slots__ = ()
+    __module__ = "_thread"
+
+
 # -- green threads ----------------------------------------------------------------------------
 
 # Green threads alive (started, not finished), for _count().
@@ -242,7 +277,7 @@ class _GreenThread(Greenlet):
     def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
         super().__init__(_thread_body, function, args, kwargs)
         self._thread_ident = _next_ident()
-        self._sentinels: list[LockType] | None = None
+        self._sentinels: list[lock] | None = None
         self._thread_handle: Any = None
 
 
@@ -263,9 +298,9 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         sentinels = me._sentinels
         if sentinels:
             me._sentinels = None
-            for lock in sentinels:
-                if lock.locked():
-                    lock.release()
+            for sentinel in sentinels:
+                if sentinel.locked():
+                    sentinel.release()
         handle = me._thread_handle
         if handle is not None:
             handle._set_done()
@@ -333,16 +368,16 @@ def _count() -> int:
     return _core.thread_count() + _live[0]
 
 
-def _set_sentinel() -> LockType:
+def _set_sentinel() -> lock:
     """A lock released when the current green thread ends (``_thread._set_sentinel``,
     Python 3.10-3.12)."""
-    lock = LockType()
+    new = allocate_lock()
     g: Any = getcurrent()
     if isinstance(g, _GreenThread):
         if g._sentinels is None:
             g._sentinels = []
-        g._sentinels.append(lock)
-    return lock
+        g._sentinels.append(new)
+    return new
 
 
 # -- _VERSION_SPECIFIC: the 3.13 thread handle --------------------------------------------------

@@ -40,18 +40,20 @@ from typing import Any
 from . import _core
 from ._event import Event as _Event
 from ._thread import (
+    _LOCK_TYPE_CALLABLE,
     LockType,
     RLock,
+    _local,
     _make_thread_handle,
     _set_sentinel,
     _shutdown,
     _ThreadHandle,
+    allocate_lock,
     get_ident,
     get_native_id,
     start_joinable_thread,
     start_new_thread,
 )
-from .local import local
 
 # RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
 __all__ = [
@@ -73,9 +75,11 @@ __all__ = [
 
 _start_new_thread = start_new_thread
 _start_joinable_thread = start_joinable_thread
-_allocate_lock = LockType
-Lock = LockType
+_allocate_lock = allocate_lock
+# threading.Lock is _thread.allocate_lock up to 3.12, the lock type itself from 3.13.
+Lock = LockType if _LOCK_TYPE_CALLABLE else allocate_lock
 _LockType = LockType
+local = _local
 _CRLock = RLock
 _thread_shutdown = _shutdown
 
