@@ -179,13 +179,7 @@ class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
             raise TypeError("cannot create '_thread.lock' instances")
         return object.__new__(cls)
 
-    def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
-        """Take the lock, as ``_thread.lock.acquire`` (OverflowError past TIMEOUT_MAX)."""
-        if timeout is not None and timeout != -1 and timeout > TIMEOUT_MAX:
-            raise OverflowError("timeout value is too large")
-        return _Lock.acquire(self, blocking, timeout)
-
-    acquire_lock = acquire
+    acquire_lock = _Lock.acquire
     release_lock = _Lock.release
     locked_lock = _Lock.locked
 

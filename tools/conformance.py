@@ -62,7 +62,19 @@ MODULES = [
     ("test_httpservers", True),
     ("test_socket", False),
     ("test_ssl", False),
+    # Threads (patch_thread, patch_queue; docs/threading.md).
+    ("test_threading_local", True),
+    ("test_thread", True),
+    ("test_queue", True),
+    ("test_asyncio.test_threads", True),
+    ("test_threading", False),
+    ("test_concurrent_futures", False),
 ]
+# Modules of which only some tests are run (shell patterns on the test id), on both sides.
+MODULE_MATCH: dict[str, list[str]] = {
+    # The thread parts: the process pools are another subject (and fork there is slow).
+    "test_concurrent_futures": ["*ThreadPool*", "*FutureTests*", "*test_future*"],
+}
 # Shown beside a module's name: what the numbers mean until the work they measure has landed.
 MODULE_NOTES: dict[str, str] = {}
 
@@ -303,7 +315,7 @@ def run_module(
                 "timeout": opts.timeout,
                 "resources": opts.resources,
                 "listed": listed,
-                "match": match or opts.match,
+                "match": match or opts.match or MODULE_MATCH.get(module, []),
                 "exclude": sorted(results),
             }
             state, died = _run_child(opts, spec, log)
