@@ -108,6 +108,7 @@ TABLE: tuple[Patch, ...] = (
     # queue.Queue, LifoQueue and PriorityQueue stay the stdlib's (they use threading's patched
     # locks); only the C SimpleQueue is replaced.
     Patch("queue", "queue", "hub.queue", ("SimpleQueue",)),
+    Patch("queue", "_queue", "hub.queue", ("SimpleQueue",)),
 )
 
 #: Every option patch_all() accepts, in the order it applies them.

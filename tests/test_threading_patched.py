@@ -573,6 +573,7 @@ try:
     import requests
 except ImportError:
     requests = None
+from threading import Lock as EarlyLock, RLock as EarlyRLock
 handler = logging.StreamHandler()
 logging.getLogger("late").addHandler(handler)
 early_lock = threading.Lock()
@@ -595,6 +596,9 @@ def test_late_patching_after_logging_concurrent_futures_and_requests():
             return any(m.startswith(what) for m in messages)
         print(named("__main__.early_lock"), named("<Thread(early"),
               named("concurrent.futures.thread._global_shutdown_lock"))
+        # Module globals holding the original lock factories are rebound.
+        assert EarlyLock is threading.Lock and type(EarlyLock()) is _thread.LockType
+        assert EarlyRLock is threading.RLock
         real_rlock = monkeypatch.get_original("_thread", "RLock")
         print(type(logging._lock) is _thread.RLock is not real_rlock,
               type(handler.lock) is _thread.RLock)
