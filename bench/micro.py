@@ -86,10 +86,8 @@ def spawn_join(tk: Toolkit, scale: float) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-def queue(tk: Toolkit, scale: float) -> tuple[int, float]:
-    """Items per second through an unbounded Queue, one producer greenlet, one consumer."""
-    count = max(1000, int(200_000 * scale))
-    q = tk.Queue()
+def _consumer_producer(q: Any, count: int) -> list[Callable[[], None]]:
+    """A consumer and a producer of ``count`` items through ``q``."""
 
     def producer() -> None:
         put = q.put
@@ -101,28 +99,24 @@ def queue(tk: Toolkit, scale: float) -> tuple[int, float]:
         for _ in range(count):
             get()
 
+    return [consumer, producer]
+
+
+def queue(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Items per second through an unbounded Queue, one producer greenlet, one consumer."""
+    count = max(1000, int(200_000 * scale))
+    fns = _consumer_producer(tk.Queue(), count)
     start = time.perf_counter()
-    tk.joinall([tk.spawn(consumer), tk.spawn(producer)])
+    tk.joinall([tk.spawn(fn) for fn in fns])
     return count, time.perf_counter() - start
 
 
 def queue1(tk: Toolkit, scale: float) -> tuple[int, float]:
     """Items per second through a Queue(maxsize=1): every item is a hand-over between the two."""
     count = max(1000, int(100_000 * scale))
-    q = tk.Queue(1)
-
-    def producer() -> None:
-        put = q.put
-        for i in range(count):
-            put(i)
-
-    def consumer() -> None:
-        get = q.get
-        for _ in range(count):
-            get()
-
+    fns = _consumer_producer(tk.Queue(1), count)
     start = time.perf_counter()
-    tk.joinall([tk.spawn(consumer), tk.spawn(producer)])
+    tk.joinall([tk.spawn(fn) for fn in fns])
     return count, time.perf_counter() - start
 
 
@@ -149,10 +143,9 @@ def event(tk: Toolkit, scale: float) -> tuple[int, float]:
     return waiters * rounds, elapsed
 
 
-def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
-    """Semaphore wake-ups per second: two greenlets hand two Semaphore(0)s back and forth."""
-    count = max(1000, int(100_000 * scale))
-    ping, pong = tk.Semaphore(0), tk.Semaphore(0)
+def _ping_pong(ping: Any, pong: Any, count: int) -> list[Callable[[], None]]:
+    """Two functions that hand ``ping`` and ``pong`` (held semaphores or locks) back and forth
+    ``count`` times: each release wakes the other."""
 
     def a() -> None:
         for _ in range(count):
@@ -164,8 +157,15 @@ def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
             ping.acquire()
             pong.release()
 
+    return [b, a]
+
+
+def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Semaphore wake-ups per second: two greenlets hand two Semaphore(0)s back and forth."""
+    count = max(1000, int(100_000 * scale))
+    fns = _ping_pong(tk.Semaphore(0), tk.Semaphore(0), count)
     start = time.perf_counter()
-    tk.joinall([tk.spawn(b), tk.spawn(a)])
+    tk.joinall([tk.spawn(fn) for fn in fns])
     return 2 * count, time.perf_counter() - start
 
 
@@ -185,6 +185,19 @@ def _patch_threads(toolkit: str) -> None:
         monkey.patch_all()
 
 
+def _run_threads(fns: list[Callable[[], None]]) -> float:
+    """Start a threading.Thread per function, join them all; the seconds it took."""
+    import threading
+
+    threads = [threading.Thread(target=fn) for fn in fns]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def thread_lock(tk: Toolkit, scale: float) -> tuple[int, float]:
     """threading.Lock hand-overs per second: two threading.Threads pass two Locks back and
     forth (each release wakes the other thread)."""
@@ -194,51 +207,15 @@ def thread_lock(tk: Toolkit, scale: float) -> tuple[int, float]:
     ping, pong = threading.Lock(), threading.Lock()
     ping.acquire()
     pong.acquire()
-
-    def a() -> None:
-        for _ in range(count):
-            ping.release()
-            pong.acquire()
-
-    def b() -> None:
-        for _ in range(count):
-            ping.acquire()
-            pong.release()
-
-    threads = [threading.Thread(target=b), threading.Thread(target=a)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return 2 * count, time.perf_counter() - start
+    return 2 * count, _run_threads(_ping_pong(ping, pong, count))
 
 
 def thread_queue1(tk: Toolkit, scale: float) -> tuple[int, float]:
     """Items per second through a stdlib queue.Queue(maxsize=1) between two threading.Threads."""
     import queue
-    import threading
 
     count = max(1000, int(50_000 * scale))
-    q: Any = queue.Queue(1)
-
-    def producer() -> None:
-        put = q.put
-        for i in range(count):
-            put(i)
-
-    def consumer() -> None:
-        get = q.get
-        for _ in range(count):
-            get()
-
-    threads = [threading.Thread(target=consumer), threading.Thread(target=producer)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return count, time.perf_counter() - start
+    return count, _run_threads(_consumer_producer(queue.Queue(1), count))
 
 
 def thread_event(tk: Toolkit, scale: float) -> tuple[int, float]:
@@ -270,20 +247,12 @@ def thread_event(tk: Toolkit, scale: float) -> tuple[int, float]:
 
 def thread_start_join(tk: Toolkit, scale: float) -> tuple[int, float]:
     """threading.Threads started and joined per second, 10,000 at a time."""
-    import threading
-
     count = max(500, int(10_000 * scale))
 
     def nothing() -> None:
         pass
 
-    start = time.perf_counter()
-    threads = [threading.Thread(target=nothing) for _ in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return count, time.perf_counter() - start
+    return count, _run_threads([nothing] * count)
 
 
 WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {

@@ -658,3 +658,28 @@ def test_keyboard_interrupt_while_a_green_lock_waits_reaches_the_main_greenlet()
         """
     )
     assert out == "main greenlet\n"
+
+
+def test_settrace_and_setprofile_reach_new_threads():
+    out = run_ok(
+        """
+        import sys, threading
+        traced, profiled = set(), set()
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == "work":
+                traced.add(event)
+            return None
+        def profiler(frame, event, arg):
+            if frame.f_code.co_name == "work":
+                profiled.add(event)
+        def work():
+            return 1
+        threading.settrace(tracer)
+        threading.setprofile(profiler)
+        t = threading.Thread(target=work); t.start(); t.join()
+        sys.settrace(None); sys.setprofile(None)
+        threading.settrace(None); threading.setprofile(None)
+        print("call" in traced, "call" in profiled)
+        """
+    )
+    assert out == "True True\n"
