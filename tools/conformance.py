@@ -66,7 +66,7 @@ MODULES = [
     ("test_threading_local", True),
     ("test_thread", True),
     ("test_queue", True),
-    ("test_asyncio.test_threads", True),
+    ("test.test_asyncio.test_threads", True),
     ("test_threading", False),
     ("test_concurrent_futures", False),
 ]
