@@ -236,6 +236,7 @@ def _patch_late(changed: list[tuple[str, str]], warn: bool) -> None:
         real_lock = _originals[("_thread", "allocate_lock")]
         real_rlock = _originals.get(("_thread", "RLock"))
         _late_thread.replace_logging_locks(real_lock, real_rlock)
+        _late_thread.heal_unstarted_threads()
         if warn:
             stales += _late_thread.find_stale(real_lock, real_rlock)
     if not warn:

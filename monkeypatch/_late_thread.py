@@ -7,11 +7,13 @@ second greenlet of that thread wants it. They cannot be swapped in general: the 
 referenced from places we cannot see (a closure, another object), and two objects where there
 was one would end the mutual exclusion. So:
 
-Replaced, because the stdlib's code reads them afresh each time and nowhere else:
+Replaced, because only the stdlib's code uses them, and reads them afresh each time:
     ``logging``'s module lock (``logging._lock``) and the lock of every handler that exists
     (``Handler.lock``), when not held. Logging is the usual case: it is imported before
     anything (by the framework that then calls patch_all()), and its handlers' locks are held
-    across a socket or file write.
+    across a socket or file write;
+    the internal Event (and 3.13 handle) of ``threading.Thread`` objects created but not yet
+    started, so that they start as green threads.
 
 Named in a MonkeyPatchWarning (:func:`find_stale`):
     - real locks held as module globals of loaded modules (``concurrent.futures.thread.
@@ -28,7 +30,7 @@ from typing import Any
 
 from ._late import Stale
 
-__all__ = ["find_stale", "replace_logging_locks"]
+__all__ = ["find_stale", "heal_unstarted_threads", "replace_logging_locks"]
 
 # threading's own locks, held only around dict updates, never across a wait.
 _INTERNAL = {
@@ -81,6 +83,33 @@ def replace_logging_locks(original_lock: Any, original_rlock: Any) -> list[str]:
             handler.lock = threading.RLock()
             replaced.append(f"lock of {handler!r}")
     return replaced
+
+
+def heal_unstarted_threads() -> list[str]:
+    """Threads created before patch_thread() but not started yet become green threads too.
+
+    ``Thread.start()`` waits on the thread's own ``_started`` Event (and, on 3.13, fills its
+    ``_handle``); made before patching, those are real, and a real wait for a green thread that
+    can only run once the caller yields would never end. Nobody can be waiting on them before
+    ``start()``, so they are replaced by new ones. Returns the threads' reprs.
+    """
+    import gc
+    import threading
+
+    thread_type = threading.Thread
+    handle_type = getattr(threading, "_ThreadHandle", None)
+    real_handle_type = getattr(sys.modules.get("hub._core"), "RealThreadHandle", None)
+    healed = []
+    for obj in gc.get_objects():
+        if not issubclass(type(obj), thread_type) or not hasattr(obj, "_started"):
+            continue
+        if obj._started.is_set() or getattr(type(obj), "__module__", "").startswith(_OURS):
+            continue
+        obj._started = threading.Event()
+        if handle_type is not None and type(getattr(obj, "_handle", None)) is real_handle_type:
+            obj._handle = handle_type()
+        healed.append(repr(obj))
+    return healed
 
 
 def find_stale(original_lock: Any, original_rlock: Any) -> list[Stale]:

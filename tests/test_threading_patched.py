@@ -580,6 +580,7 @@ early_lock = threading.Lock()
 stop = threading.Event()
 early_thread = threading.Thread(target=stop.wait, name="early", daemon=True)
 early_thread.start()
+unstarted = threading.Thread(target=lambda: print("unstarted ran"))
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import monkeypatch
@@ -618,11 +619,19 @@ def test_late_patching_after_logging_concurrent_futures_and_requests():
         with concurrent.futures.ThreadPoolExecutor(4) as ex:
             print(sum(ex.map(lambda x: x * 2, range(10))))
         print(requests is None or requests.Session is not None)
+        unstarted.start(); unstarted.join()
         stop.set()
         """,
         prelude=LATE,
     )
-    assert out.splitlines() == ["True True True", "True True", "3", "90", "True"]
+    assert out.splitlines() == [
+        "True True True",
+        "True True",
+        "3",
+        "90",
+        "True",
+        "unstarted ran",
+    ]
 
 
 def test_patch_thread_from_a_non_main_thread_warns():
