@@ -241,7 +241,8 @@ def _patch_late(changed: list[tuple[str, str]], warn: bool) -> None:
             stales += _late_thread.find_stale(real_lock, real_rlock)
     if not warn:
         return
-    for stale in _late.find_stale(patched) + stales:
+    stales = [s for s in _late.find_stale(patched) if not _late_thread.harmless(s)] + stales
+    for stale in stales:
         if stale in _warned:
             continue
         _warned.add(stale)

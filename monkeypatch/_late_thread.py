@@ -16,11 +16,17 @@ Replaced, because only the stdlib's code uses them, and reads them afresh each t
     started, so that they start as green threads.
 
 Named in a MonkeyPatchWarning (:func:`find_stale`):
-    - real locks held as module globals of loaded modules (``concurrent.futures.thread.
-      _global_shutdown_lock``), except threading's own bookkeeping, held only for a few
-      bytecodes and never across a wait;
+    - real locks held as module globals of loaded modules outside the stdlib (a library's
+      connection pool lock, say). The stdlib's own module locks (``tempfile._once_lock``,
+      ``asyncio.events._lock``, ``concurrent.futures.thread._global_shutdown_lock``) guard a few
+      lines that never wait, so while one greenlet holds one no other greenlet of the thread
+      can run, let alone want it: they are harmless and not named;
     - threads started before patching, which stay real OS threads;
     - patching from a thread other than the main one (see ``patch_thread``).
+
+Not named either: stdlib classes derived from ``threading.local`` before patching
+(``asyncio.events._RunningLoop``): they stay per OS thread, which is what they mean (one running
+loop per OS thread), see :func:`harmless`.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any
 
 from ._late import Stale
 
-__all__ = ["find_stale", "heal_unstarted_threads", "replace_logging_locks"]
+__all__ = ["find_stale", "harmless", "heal_unstarted_threads", "replace_logging_locks"]
 
 # threading's own locks, held only around dict updates, never across a wait.
 _INTERNAL = {
@@ -40,6 +46,8 @@ _INTERNAL = {
     ("threading", "_main_thread"),
 }
 _OURS = ("hub", "monkeypatch")
+_STDLIB = frozenset(sys.stdlib_module_names) | {"test"}
+_LOCAL_NAMES = ("_thread._local", "threading.local", "_threading_local.local")
 
 
 def _real_lock_types(original_lock: Any, original_rlock: Any) -> tuple[type, ...]:
@@ -117,7 +125,8 @@ def find_stale(original_lock: Any, original_rlock: Any) -> list[Stale]:
     found: list[Stale] = []
     kinds = _real_lock_types(original_lock, original_rlock)
     for name, module in list(sys.modules.items()):
-        if module is None or name.partition(".")[0] in _OURS or name.startswith("importlib"):
+        top = name.partition(".")[0]
+        if module is None or top in _OURS or top in _STDLIB:
             continue
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
@@ -149,3 +158,12 @@ def find_stale(original_lock: Any, original_rlock: Any) -> list[Stale]:
                 )
             )
     return found
+
+
+def harmless(stale: Stale) -> bool:
+    """A stale reference of the generic scan (``_late.find_stale``) not worth a warning: a stdlib
+    class derived from threading.local before patching stays per OS thread, as it means to."""
+    if stale.original not in _LOCAL_NAMES or not stale.where.startswith("class "):
+        return False
+    module = stale.where[len("class ") :].partition(".")[0]
+    return module in _STDLIB
