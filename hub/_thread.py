@@ -206,6 +206,7 @@ LockType = lock
 # bind again.
 allocate_lock = lock._allocate
 allocate = allocate_lock
+lock._allocate.__func__.__module__ = "_thread"  # threading.Lock up to 3.12: see get_ident
 
 
 class RLock(_RLock):
