@@ -104,6 +104,9 @@ def report(stream: TextIO, program: dict[str, Any] | None = None) -> None:
             key = (row.module, name)
             if monkeypatch.is_object_patched(*key):
                 replacement = _name(monkeypatch._replacements[key])
+                if not replacement.startswith(("hub.", "hub ")):
+                    # hub._thread's objects say __module__ "_thread", like the stdlib's.
+                    replacement = f"{row.source}.{name} ({replacement})"
                 write(f"  {row.option:<7} {row.module}.{name} -> {replacement}\n")
             else:
                 skipped.append(f"{row.module}.{name}")
