@@ -302,11 +302,17 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
             handle._set_done()
 
 
+# 3.13 names the function in the message and passes no object; before, the object is it.
+_UNRAISABLE_NAMES_FUNCTION = sys.version_info >= (3, 13)
+
+
 def _unraisable(exc: BaseException, function: Any) -> None:
     # What the C thread bootstrap reports. sys.UnraisableHookArgs cannot be built from Python,
     # and the default hook accepts nothing else: print what it would print ourselves, and give
     # a hook the program installed an object with the same attributes.
     message = "Exception ignored in thread started by"
+    if _UNRAISABLE_NAMES_FUNCTION:
+        message, function = f"{message} {function!r}", None
     hook = sys.unraisablehook
     try:
         if hook is not sys.__unraisablehook__:
@@ -327,7 +333,7 @@ def _unraisable(exc: BaseException, function: Any) -> None:
     if stream is None:
         return
     try:
-        stream.write(f"{message}: {function!r}\n")
+        stream.write(f"{message}: {function!r}\n" if function is not None else f"{message}\n")
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=stream)
         stream.flush()
     except Exception:
@@ -400,11 +406,15 @@ class _ThreadHandle:
         return self._done
 
     def _set_done(self) -> None:
+        if not self._started:
+            raise RuntimeError("thread not started")
         self._done = True
         self._event.set()
 
     def join(self, timeout: float | None = None) -> None:
         """Wait until the thread has ended, at most ``timeout`` seconds (None or < 0: forever)."""
+        if not self._started:
+            raise RuntimeError("thread not started")
         if self._done:
             return
         if self._started and self._ident == get_ident():
