@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import _thread
 import itertools
+import signal
 import sys
 import traceback
 import weakref
@@ -64,6 +65,7 @@ from . import _core
 from ._core import Hub
 from ._event import Event
 from ._greenlet import Greenlet
+from ._greenlet import sleep as _sleep
 from ._lock import Lock as _Lock
 from ._lock import RLock as _RLock
 from .local import local as _greenlet_local
@@ -78,6 +80,7 @@ __all__ = [
     "error",
     "get_ident",
     "get_native_id",
+    "interrupt_main",
     "is_green_thread",
     "lock",
     "start_new",
@@ -175,9 +178,13 @@ class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
     __module__ = "_thread"
 
     def __new__(cls, *args: Any, **kwargs: Any) -> lock:
-        if cls is lock and not _LOCK_TYPE_CALLABLE:
+        if not _LOCK_TYPE_CALLABLE:
             raise TypeError("cannot create '_thread.lock' instances")
         return object.__new__(cls)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The C type was never subclassable (3.13 tests that it stays so).
+        raise TypeError("type '_thread.lock' is not an acceptable base type")
 
     acquire_lock = _Lock.acquire
     release_lock = _Lock.release
@@ -214,6 +221,10 @@ class RLock(_RLock):
 
     __slots__ = ()
     __module__ = "_thread"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The C RLock ignores arguments (threading.RLock() warns about them on 3.13).
+        super().__init__()
 
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Take the lock (again, if this greenlet holds it), as ``_thread.RLock.acquire``."""
@@ -259,6 +270,34 @@ class _local(_greenlet_local):
     __module__ = "_thread"
 
 
+# -- interrupt_main -----------------------------------------------------------------------------
+
+_real_interrupt_main = _thread.interrupt_main
+
+
+def interrupt_main(signum: int = signal.SIGINT) -> None:
+    """Simulate ``signum`` arriving in the main thread (``_thread.interrupt_main``).
+
+    The C function makes the main OS thread run the signal's handler at its next check, which
+    is whatever greenlet runs then: called from a green thread, that is the caller itself. So
+    there, with the default SIGINT handler, the KeyboardInterrupt is thrown into the main
+    greenlet instead (through its hub), where the stdlib would raise it.
+    """
+    g = getcurrent()
+    if (
+        g.parent is not None
+        and signum == signal.SIGINT
+        and _core.get_ident() == _core.main_thread_ident
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        _core.get_hub().handle_error(None, KeyboardInterrupt())
+        # Let the main greenlet run now, as the signal would: it gets the exception at its
+        # next wait (the C function makes it raise at its next bytecode).
+        _sleep(0)
+        return
+    _real_interrupt_main(signum)
+
+
 # -- green threads ----------------------------------------------------------------------------
 
 # Green threads alive (started, not finished), for _count().
@@ -291,6 +330,9 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         _unraisable(exc, function)
     finally:
         _live[0] -= 1
+        # A _DummyThread made for this thread (current_thread() in a thread not started by
+        # threading) goes with it, as 3.13 does for OS threads.
+        _forget_dummy(me._thread_ident)
         sentinels = me._sentinels
         if sentinels:
             me._sentinels = None

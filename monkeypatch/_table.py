@@ -82,6 +82,7 @@ TABLE: tuple[Patch, ...] = (
             "_ThreadHandle",
             "_make_thread_handle",
             "_shutdown",
+            "interrupt_main",
         ),
     ),
     Patch(

@@ -694,3 +694,18 @@ def test_settrace_and_setprofile_reach_new_threads():
         """
     )
     assert out == "True True\n"
+
+
+def test_interrupt_main_from_a_green_thread_reaches_the_main_greenlet():
+    out = run_ok(
+        """
+        import threading, _thread, time
+        t = threading.Thread(target=_thread.interrupt_main)
+        try:
+            t.start()
+            t.join()
+        except KeyboardInterrupt:
+            print("main greenlet")
+        """
+    )
+    assert out == "main greenlet\n"
