@@ -300,6 +300,7 @@ def interrupt_main(signum: int = signal.SIGINT) -> None:
 
 # -- green threads ----------------------------------------------------------------------------
 
+_DUMMY_LEAVES_WITH_THREAD = sys.version_info >= (3, 13)
 # Green threads alive (started, not finished), for _count().
 _live = [0]
 
@@ -331,8 +332,10 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
     finally:
         _live[0] -= 1
         # A _DummyThread made for this thread (current_thread() in a thread not started by
-        # threading) goes with it, as 3.13 does for OS threads.
-        _forget_dummy(me._thread_ident)
+        # threading) goes with it on 3.13, as it does there for OS threads; before, it stays in
+        # threading._active (and CPython's tests rely on both).
+        if _DUMMY_LEAVES_WITH_THREAD:
+            _forget_dummy(me._thread_ident)
         sentinels = me._sentinels
         if sentinels:
             me._sentinels = None
