@@ -57,6 +57,21 @@ TABLE: tuple[Patch, ...] = (
         ("DefaultSelector", "SelectSelector", "PollSelector", "EpollSelector"),
     ),
     Patch("ssl", "ssl", "hub.ssl", ("SSLContext.sslsocket_class",)),
+    # The blocking methods are set on the stdlib's own Popen class, which stays subprocess.Popen
+    # (the stdlib's run()/call()/check_output() use it as they are); see hub/subprocess.py.
+    Patch(
+        "subprocess",
+        "subprocess",
+        "hub.subprocess",
+        ("Popen.__init__", "Popen._wait", "Popen._communicate"),
+    ),
+    Patch(
+        "os",
+        "os",
+        "hub.os",
+        ("fork", "forkpty", "waitpid", "wait", "wait3", "wait4", "waitid"),
+    ),
+    Patch("signal", "signal", "hub.signal", ("signal", "getsignal")),
     # Threads become greenlets (docs/threading.md). The stdlib's threading classes stay; the
     # _thread primitives they are built on are replaced, in _thread and in the globals that
     # threading copied from it at import. A name this Python lacks is skipped (hub/threading.py
@@ -113,4 +128,15 @@ TABLE: tuple[Patch, ...] = (
 )
 
 #: Every option patch_all() accepts, in the order it applies them.
-OPTIONS: tuple[str, ...] = ("socket", "dns", "time", "select", "ssl", "thread", "queue")
+OPTIONS: tuple[str, ...] = (
+    "socket",
+    "dns",
+    "time",
+    "select",
+    "ssl",
+    "subprocess",
+    "os",
+    "signal",
+    "thread",
+    "queue",
+)
