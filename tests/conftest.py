@@ -14,6 +14,9 @@ if ROOT not in sys.path:
 
 from hub.testing import fresh_hub, virtual_time  # noqa: E402
 
+# Real servers (PostgreSQL, Redis, MariaDB), started lazily by the tests that ask for them.
+from _servers import mariadb_server, postgres_server, redis_server  # noqa: E402, F401
+
 
 @pytest.fixture(autouse=True)
 def _fresh_hub():
