@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from . import _late
+from . import _drivers, _late
 from ._table import OPTIONS, TABLE, Patch
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "is_object_patched",
     "patch_all",
     "patch_dns",
+    "patch_psycopg",
     "patch_select",
     "patch_socket",
     "patch_ssl",
@@ -97,13 +98,15 @@ def patch_all(
     time: bool = True,
     select: bool = True,
     ssl: bool = True,
+    psycopg: bool = True,
     **more: bool,
 ) -> None:
     """Make the blocking stdlib cooperative (each keyword turns one group on or off).
 
     Idempotent. An unknown keyword raises TypeError naming it. Modules loaded earlier that kept
     their own copies of what was replaced are rebound, or named in a MonkeyPatchWarning when
-    that cannot be done safely (see docs/ssl.md).
+    that cannot be done safely (see docs/ssl.md). ``psycopg``: make psycopg 3 and psycopg2
+    wait on the hub when they are installed (see :func:`patch_psycopg`, docs/databases.md).
     """
     for name in more:
         raise TypeError(
@@ -111,6 +114,8 @@ def patch_all(
         )
     enabled = {"socket": socket, "dns": dns, "time": time, "select": select, "ssl": ssl}
     _patch([name for name in OPTIONS if enabled[name]])
+    if psycopg:
+        _drivers.patch_psycopg_if_present(select_patched=is_object_patched("select", "poll"))
 
 
 def patch_socket(dns: bool = True) -> None:
@@ -121,6 +126,17 @@ def patch_socket(dns: bool = True) -> None:
 def patch_dns() -> None:
     """Cooperative name resolution: getaddrinfo and friends run in the hub's thread pool."""
     _patch(["dns"])
+
+
+def patch_psycopg() -> None:
+    """Make psycopg 3 and psycopg2 (whichever are installed) wait on the hub, importing them.
+
+    psycopg 3 gets the wait function :func:`hub.dbwait.wait_psycopg`, psycopg2 the wait callback
+    :func:`hub.dbwait.psycopg2_wait_callback` (unless it has a callback already). patch_all()
+    does this for drivers already imported; for psycopg 3 imported later it selects psycopg's
+    own poll()-based wait instead, cooperative on the patched select module (docs/databases.md).
+    """
+    _drivers.patch_psycopg()
 
 
 def patch_time() -> None:

@@ -54,7 +54,9 @@ def need_module(module: str, package: str | None = None) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        missing(f"Python package {package or module} is not installed (pip install 'greenpatch[db]')")
+        missing(
+            f"Python package {package or module} is not installed (pip install 'greenpatch[db]')"
+        )
         raise  # not reached: missing() raises
 
 
@@ -102,7 +104,7 @@ def _tempdir(prefix: str, user: str | None) -> str:
 
 
 def _log(directory: str) -> Any:
-    return open(os.path.join(directory, "server.log"), "ab")  # noqa: SIM115 (closed by Popen's owner)
+    return open(os.path.join(directory, "server.log"), "ab")
 
 
 def _tail(directory: str) -> str:
@@ -230,7 +232,9 @@ def _run_redis() -> Iterator[Server]:
                 return False
 
         _wait_until(ready, proc, directory, "redis-server")
-        yield Server("redis", "127.0.0.1", port, directory, proc, "", {"url": f"redis://127.0.0.1:{port}/0"})
+        yield Server(
+            "redis", "127.0.0.1", port, directory, proc, "", {"url": f"redis://127.0.0.1:{port}/0"}
+        )
     finally:
         _stop(proc, directory)
 
@@ -264,7 +268,9 @@ def _run_mariadb() -> Iterator[Server]:
         shutil.rmtree(directory, ignore_errors=True)
         raise
     try:
-        _wait_until(lambda: os.path.exists(sock) and _tcp_answers(port), proc, directory, "mariadbd")
+        _wait_until(
+            lambda: os.path.exists(sock) and _tcp_answers(port), proc, directory, "mariadbd"
+        )
         url = f"mysql://root@127.0.0.1:{port}/mysql"
         yield Server("mariadb", "127.0.0.1", port, directory, proc, sock, {"url": url})
     finally:
@@ -273,7 +279,7 @@ def _run_mariadb() -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Server]:
-    """A PostgreSQL server for the session: user ``postgres``, no password, database ``postgres``."""
+    """A PostgreSQL server for the session: user ``postgres`` without password."""
     with _run_postgres() as server:
         yield server
 

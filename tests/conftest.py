@@ -12,10 +12,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from hub.testing import fresh_hub, virtual_time  # noqa: E402
-
 # Real servers (PostgreSQL, Redis, MariaDB), started lazily by the tests that ask for them.
 from _servers import mariadb_server, postgres_server, redis_server  # noqa: E402, F401
+
+from hub.testing import fresh_hub, virtual_time  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
