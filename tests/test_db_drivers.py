@@ -181,3 +181,26 @@ def test_users_own_psycopg2_callback_is_left_alone() -> None:
     assert (
         "psycopg2: NOT cooperative (wait callback __main__.mine is not greenpatch's)" in proc.stdout
     )
+
+
+def test_mysqlclient_is_reported_as_blocking(mariadb_server: Server) -> None:
+    # mysqlclient is deliberately not a dependency (it needs libmariadb-dev to build, and it
+    # cannot cooperate); this test runs where it happens to be installed.
+    pytest.importorskip("MySQLdb", reason="mysqlclient is not installed (it is not supported)")
+    code = f"""if True:
+        import io, time, monkeypatch, monkeypatch.__main__ as cli
+        monkeypatch.patch_all()
+        import MySQLdb, hub
+        out = io.StringIO(); cli.report(out); print(out.getvalue().split("drivers loaded:")[1])
+        conn = MySQLdb.connect(host="127.0.0.1", port={mariadb_server.port}, user="root")
+        ticks = []
+        ticker = hub.spawn(lambda: [ticks.append(hub.sleep(0.01)) for _ in range(1000)])
+        hub.sleep(0.05)
+        before = len(ticks)
+        conn.cursor().execute("SELECT SLEEP(0.5)")  # blocks the whole hub
+        print("ticks during the query:", len(ticks) - before)
+    """
+    proc = _python(code)
+    assert proc.returncode == 0, proc.stderr
+    assert "mysqlclient (MySQLdb): NOT cooperative (its C client library blocks" in proc.stdout
+    assert "ticks during the query: 0" in proc.stdout
