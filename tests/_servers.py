@@ -1,10 +1,8 @@
 """Real database servers for the tests: PostgreSQL, Redis and MariaDB from Debian's packages.
 
-Each fixture is session-scoped and lazy: the server starts the first time a test asks for it, in
-its own temporary directory, listening on a free port of 127.0.0.1 only (PostgreSQL and MariaDB
-also get a unix socket inside that directory), and it is stopped and its directory removed at
-the end of the session. Running as root (CI), PostgreSQL and MariaDB run as their Debian system
-users (``postgres``, ``mysql``), which refuse root.
+Each fixture is session-scoped and lazy: the server starts the first time a test asks for it
+(tools/dbservers.py: its own temporary directory, a free port on 127.0.0.1 only) and is stopped
+at the end of the session, its directory removed.
 
 A missing server package skips its tests with a message naming the Debian package; under CI
 (``CI=true``) it fails them instead, so CI never passes by skipping. ``need_module`` does the same
@@ -14,21 +12,15 @@ for an optional Python driver (naming the pip package).
 from __future__ import annotations
 
 import contextlib
-import glob
 import importlib
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import pytest
+
+from tools.dbservers import Server, ServerMissing, run_mariadb, run_postgres, run_redis
 
 __all__ = [
     "Server",
@@ -38,8 +30,6 @@ __all__ = [
     "postgres_server",
     "redis_server",
 ]
-
-_STARTUP_TIMEOUT = 60.0  # seconds: generous, the machine may be loaded
 
 
 def missing(what: str) -> None:
@@ -60,239 +50,36 @@ def need_module(module: str, package: str | None = None) -> ModuleType:
         raise  # not reached: missing() raises
 
 
-@dataclass
-class Server:
-    """A running server: where it listens and how to reach it."""
-
-    name: str
-    host: str
-    port: int
-    directory: str
-    process: subprocess.Popen[bytes]
-    socket_dir: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        """A URL for the server (``postgresql://``, ``redis://``, ``mysql://``)."""
-        return self.extra["url"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _user(name: str) -> str | None:
-    """The system user to run a server as: ``name`` when we are root, else ourselves (None)."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        missing(f"system user {name!r} does not exist (it comes with the Debian package)")
-    return name
-
-
-def _tempdir(prefix: str, user: str | None) -> str:
-    path = tempfile.mkdtemp(prefix=f"greenpatch-{prefix}-")
-    if user is not None:
-        entry = pwd.getpwnam(user)
-        os.chown(path, entry.pw_uid, entry.pw_gid)
-    return path
-
-
-def _log(directory: str) -> Any:
-    return open(os.path.join(directory, "server.log"), "ab")
-
-
-def _tail(directory: str) -> str:
-    try:
-        with open(os.path.join(directory, "server.log"), "rb") as f:
-            return f.read()[-2000:].decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _wait_until(ready: Any, proc: subprocess.Popen[bytes], directory: str, name: str) -> None:
-    """Poll ``ready()`` until it is true; fail with the server's log if it dies or never is."""
-    deadline = time.monotonic() + _STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited with {proc.returncode}:\n{_tail(directory)}")
-        if ready():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{name} did not answer within {_STARTUP_TIMEOUT} s:\n{_tail(directory)}")
-
-
-def _stop(proc: subprocess.Popen[bytes], directory: str) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-def _tcp_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def _postgres_bin() -> str | None:
-    """The newest installed PostgreSQL's bin directory (Debian: /usr/lib/postgresql/N/bin)."""
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/postgres"),
-        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
-    )
-    if found:
-        return os.path.dirname(found[-1])
-    initdb = shutil.which("initdb")
-    return os.path.dirname(initdb) if initdb else None
-
-
 @contextlib.contextmanager
-def _run_postgres() -> Iterator[Server]:
-    bindir = _postgres_bin()
-    if bindir is None:
-        missing("PostgreSQL is not installed (Debian package postgresql)")
-    assert bindir is not None
-    user = _user("postgres")
-    directory = _tempdir("postgres", user)
-    data, sock = os.path.join(directory, "data"), os.path.join(directory, "sock")
+def _started(runner: Any) -> Iterator[Server]:
     try:
-        for d in (sock,):
-            os.mkdir(d)
-            if user is not None:
-                shutil.chown(d, user)
-        subprocess.run(
-            [f"{bindir}/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-             "--no-sync", "--locale=C"],
-            check=True, user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
-        )  # fmt: skip
-        port = _free_port()
-        with _log(directory) as log:
-            proc = subprocess.Popen(
-                [f"{bindir}/postgres", "-D", data, "-p", str(port), "-k", sock,
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                 "-c", "max_connections=300", "-c", "shared_buffers=16MB"],
-                user=user, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
+        cm = runner()
+        server = cm.__enter__()
+    except ServerMissing as exc:
+        missing(str(exc))
         raise
     try:
-
-        def ready() -> bool:
-            return (
-                subprocess.run(
-                    [f"{bindir}/pg_isready", "-q", "-h", "127.0.0.1", "-p", str(port)],
-                    check=False,
-                ).returncode
-                == 0
-            )
-
-        _wait_until(ready, proc, directory, "postgres")
-        url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        yield Server("postgres", "127.0.0.1", port, directory, proc, sock, {"url": url})
+        yield server
     finally:
-        _stop(proc, directory)
-
-
-@contextlib.contextmanager
-def _run_redis() -> Iterator[Server]:
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    if not os.path.exists(binary):
-        missing("Redis is not installed (Debian package redis-server)")
-    directory = _tempdir("redis", None)
-    port = _free_port()
-    with _log(directory) as log:
-        proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", directory, "--daemonize", "no",
-             "--maxclients", "2000"],
-            stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    try:
-
-        def ready() -> bool:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                    s.sendall(b"PING\r\n")
-                    return s.recv(16).startswith(b"+PONG")
-            except OSError:
-                return False
-
-        _wait_until(ready, proc, directory, "redis-server")
-        yield Server(
-            "redis", "127.0.0.1", port, directory, proc, "", {"url": f"redis://127.0.0.1:{port}/0"}
-        )
-    finally:
-        _stop(proc, directory)
-
-
-@contextlib.contextmanager
-def _run_mariadb() -> Iterator[Server]:
-    daemon = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
-    install = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
-    if not (os.path.exists(daemon) and os.path.exists(install)):
-        missing("MariaDB is not installed (Debian package mariadb-server)")
-    user = _user("mysql")
-    directory = _tempdir("mariadb", user)
-    data, sock = os.path.join(directory, "data"), os.path.join(directory, "mysqld.sock")
-    as_user = ["--user=" + user] if user else []
-    try:
-        subprocess.run(
-            [install, "--no-defaults", f"--datadir={data}", *as_user,
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120,
-        )  # fmt: skip
-        port = _free_port()
-        with _log(directory) as log:
-            proc = subprocess.Popen(
-                [daemon, "--no-defaults", f"--datadir={data}", f"--socket={sock}",
-                 f"--port={port}", "--bind-address=127.0.0.1", *as_user,
-                 f"--pid-file={directory}/mysqld.pid", "--skip-log-bin",
-                 "--innodb-buffer-pool-size=16M", "--max-connections=300"],
-                stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-    except BaseException:
-        shutil.rmtree(directory, ignore_errors=True)
-        raise
-    try:
-        _wait_until(
-            lambda: os.path.exists(sock) and _tcp_answers(port), proc, directory, "mariadbd"
-        )
-        url = f"mysql://root@127.0.0.1:{port}/mysql"
-        yield Server("mariadb", "127.0.0.1", port, directory, proc, sock, {"url": url})
-    finally:
-        _stop(proc, directory)
+        cm.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[Server]:
     """A PostgreSQL server for the session: user ``postgres`` without password."""
-    with _run_postgres() as server:
+    with _started(run_postgres) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[Server]:
     """A redis-server for the session, without persistence."""
-    with _run_redis() as server:
+    with _started(run_redis) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
 def mariadb_server() -> Iterator[Server]:
-    """A MariaDB server for the session: user ``root``, no password."""
-    with _run_mariadb() as server:
+    """A MariaDB server for the session: user ``root`` without password."""
+    with _started(run_mariadb) as server:
         yield server
