@@ -5,7 +5,8 @@
 Run in a subprocess because patching would leak into the rest of the suite. Prints one JSON
 line with what the test asserts on; a failure is an exception (exit status 1).
 DRIVER: psycopg, psycopg2, pg8000, pymysql, redis. SCENARIO: concurrent, errors, timeout,
-killed. ``--import-first`` imports the driver before patch_all() (late patching).
+killed, faults (the last three), redis_*. ``--import-first`` imports the driver before
+patch_all() (late patching).
 """
 
 from __future__ import annotations
@@ -278,7 +279,13 @@ def redis_errors() -> dict[str, Any]:
     return {"raised": raised, "after": after, "timed_out": timed_out, "elapsed": elapsed, **outcome}
 
 
+def faults() -> dict[str, Any]:
+    """errors, timeout and killed in one process (each child costs a second on a busy machine)."""
+    return {"errors": errors(), "timeout": timeout(), "killed": killed()}
+
+
 SCENARIOS = {
+    "faults": faults,
     "concurrent": concurrent,
     "errors": errors,
     "timeout": timeout,
