@@ -118,9 +118,9 @@ def psycopg2_wait_callback(conn: Any) -> None:
     """A psycopg2 wait callback (``psycopg2.extensions.set_wait_callback``) on the hub.
 
     Polls ``conn`` until its operation is done, waiting on the hub whenever libpq would block.
-    If the wait is interrupted (a ``hub.Timeout``, a kill), the query is cancelled on the server
-    and the connection drained before the exception propagates, so the connection stays usable
-    (psycopg2 refuses any command while an asynchronous one is still under way).
+    If the wait is interrupted (a ``hub.Timeout``, a kill), the exception propagates and
+    psycopg2 itself cancels the query and closes the connection (its rule for a wait callback
+    that raises: the connection's state is unknown), so a pool discards it.
     """
     from psycopg2 import OperationalError, extensions
 
@@ -144,26 +144,3 @@ def psycopg2_wait_callback(conn: Any) -> None:
             _wait_ready(hub, st, fd, want, None)
         except _ClosedFd:
             raise OperationalError("connection socket closed") from None
-        except BaseException:
-            _cancel_and_drain(conn, hub)
-            raise
-
-
-def _cancel_and_drain(conn: Any, hub: Any) -> None:
-    """Best effort after an interrupted wait: cancel the query and consume its outcome."""
-    from psycopg2 import extensions
-
-    try:
-        conn.cancel()
-        st = hub.fd_state(conn.fileno())
-        while True:
-            state = conn.poll()
-            if state == extensions.POLL_OK:
-                return
-            want = _WRITE if state == extensions.POLL_WRITE else _READ
-            if not _wait_ready(hub, st, conn.fileno(), want, 5.0):
-                return
-    except BaseException:
-        # The cancelled query reports QueryCanceledError here, which is what we asked for; any
-        # other failure leaves the connection as psycopg2 left it, which it will report itself.
-        return

@@ -279,6 +279,23 @@ def redis_errors() -> dict[str, Any]:
     return {"raised": raised, "after": after, "timed_out": timed_out, "elapsed": elapsed, **outcome}
 
 
+def interrupted() -> dict[str, Any]:
+    """A hub.Timeout around a query: the Timeout propagates; what is the connection good for?"""
+    conn = connect()
+    start = time.monotonic()
+    try:
+        with hub.Timeout(0.3):
+            query(conn, sleep_sql(10))
+    except hub.Timeout:
+        raised = "Timeout"
+    elapsed = time.monotonic() - start
+    try:
+        after: Any = query(conn, "SELECT 3")[0][0]
+    except Exception as exc:
+        after = type(exc).__name__
+    return {"raised": raised, "elapsed": elapsed, "after": after}
+
+
 def faults() -> dict[str, Any]:
     """errors, timeout and killed in one process (each child costs a second on a busy machine)."""
     return {"errors": errors(), "timeout": timeout(), "killed": killed()}
@@ -286,6 +303,7 @@ def faults() -> dict[str, Any]:
 
 SCENARIOS = {
     "faults": faults,
+    "interrupted": interrupted,
     "concurrent": concurrent,
     "errors": errors,
     "timeout": timeout,
