@@ -296,6 +296,65 @@ def interrupted() -> dict[str, Any]:
     return {"raised": raised, "elapsed": elapsed, "after": after}
 
 
+def sqlalchemy_pool() -> dict[str, Any]:
+    """100 greenlets share a QueuePool of 10 through scoped_session; then pool exhaustion."""
+    import threading
+
+    import sqlalchemy
+    from sqlalchemy.orm import scoped_session, sessionmaker
+
+    if not monkeypatch.is_module_patched("threading"):
+        return {"skipped": "patch_all() does not patch threading yet (issue 14)"}
+    url = URL.replace("postgresql://", "postgresql+psycopg://")
+    engine = sqlalchemy.create_engine(url, pool_size=10, max_overflow=0, pool_timeout=30)
+    Session = scoped_session(sessionmaker(bind=engine))
+    sessions: list[Any] = []
+    ticker = Ticker()
+
+    def work(i: int) -> int:
+        session = Session()  # this greenlet's own session (threading.local is greenlet-local)
+        sessions.append(session)
+        value = session.execute(sqlalchemy.text("SELECT :i FROM pg_sleep(0.1)"), {"i": i}).scalar()
+        Session.remove()
+        return value
+
+    start = time.monotonic()
+    jobs = [hub.spawn(work, i) for i in range(100)]
+    hub.joinall(jobs, raise_error=True)
+    elapsed = time.monotonic() - start
+    values = sorted(j.value for j in jobs)
+    distinct = len({id(s) for s in sessions})
+    checked_out = engine.pool.checkedout()
+    engine.dispose()
+
+    # Exhaustion: two connections held, a third checkout waits cooperatively, then times out.
+    small = sqlalchemy.create_engine(url, pool_size=2, max_overflow=0, pool_timeout=0.5)
+    release = threading.Event()
+
+    def hold() -> None:
+        with small.connect():
+            release.wait()
+
+    holders = [hub.spawn(hold) for _ in range(2)]
+    hub.sleep(0.2)
+    ticks_before = ticker.ticks
+    waited = time.monotonic()
+    try:
+        small.connect()
+    except sqlalchemy.exc.TimeoutError as exc:
+        exhausted = type(exc).__name__
+    waited = time.monotonic() - waited
+    ticks_during = ticker.ticks - ticks_before
+    release.set()
+    hub.joinall(holders, raise_error=True)
+    small.dispose()
+    return {
+        "elapsed": elapsed, "values_ok": values == list(range(100)), "sessions": distinct,
+        "checked_out": checked_out, "exhausted": exhausted, "waited": waited,
+        "ticks_during": ticks_during, "ticks": ticker.stop(),
+    }  # fmt: skip
+
+
 def faults() -> dict[str, Any]:
     """errors, timeout and killed in one process (each child costs a second on a busy machine)."""
     return {"errors": errors(), "timeout": timeout(), "killed": killed()}
@@ -303,6 +362,7 @@ def faults() -> dict[str, Any]:
 
 SCENARIOS = {
     "faults": faults,
+    "sqlalchemy_pool": sqlalchemy_pool,
     "interrupted": interrupted,
     "concurrent": concurrent,
     "errors": errors,

@@ -107,6 +107,22 @@ def test_hub_timeout_around_a_query(driver: str, sql_server: Server) -> None:
         assert result["after"] == expected[driver], result
 
 
+def test_sqlalchemy_queuepool_and_scoped_session(postgres_server: Server) -> None:
+    need_module("sqlalchemy", "SQLAlchemy")
+    result = run_child("psycopg", "sqlalchemy_pool", postgres_server.url)
+    if "skipped" in result:
+        pytest.skip(result["skipped"])
+    # 100 greenlets, 10 connections, 0.1 s queries: about 1 s in ten waves (10 s serialised).
+    assert result["values_ok"], result
+    assert result["sessions"] == 100  # each greenlet had its own session
+    assert result["checked_out"] == 0
+    assert result["elapsed"] < 6, result
+    # An exhausted pool waits cooperatively (the ticker went on) and honours pool_timeout.
+    assert result["exhausted"] == "TimeoutError"
+    assert 0.4 < result["waited"] < 3, result
+    assert result["ticks_during"] >= 5, result
+
+
 def test_redis_pool_pipeline_blocking(redis_server: Server) -> None:
     result = run_child("redis", "redis_concurrent", redis_server.url)
     assert result["ok"], result
