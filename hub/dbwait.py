@@ -23,6 +23,7 @@ registered before the hub polls again.
 
 from __future__ import annotations
 
+import errno
 import select as _select
 from collections.abc import Generator
 from typing import Any
@@ -65,6 +66,16 @@ def _ready_now(fd: int, want: int) -> int:
     return (_READ if ev & _POLLIN else 0) | (_WRITE if ev & _POLLOUT else 0)
 
 
+def _fd_state(hub: Any, fd: int) -> Any:
+    """The hub's FdState of ``fd``; _ClosedFd if the fd is not open (EBADF)."""
+    try:
+        return hub.fd_state(fd)
+    except OSError as exc:
+        if exc.errno == errno.EBADF:
+            raise _ClosedFd(fd) from None
+        raise
+
+
 def _wait_ready(hub: Any, st: Any, fd: int, want: int, timeout: float | None) -> int:
     """Wait until ``fd`` is ready for some of ``want``; 0 on timeout."""
     while True:
@@ -101,7 +112,7 @@ def wait_psycopg(
     deadline = None if timeout is None else clock() + timeout
     try:
         want = next(gen)
-        st = hub.fd_state(fileno)  # once per operation: the fd is stable while gen runs
+        st = _fd_state(hub, fileno)  # once per operation: the fd is stable while gen runs
         while True:
             remaining = None if deadline is None else max(0.0, deadline - clock())
             ready = _wait_ready(hub, st, fileno, want, remaining)
@@ -137,10 +148,10 @@ def psycopg2_wait_callback(conn: Any) -> None:
             want = _WRITE
         else:
             raise OperationalError(f"psycopg2: poll() returned unexpected state {state!r}")
-        if conn.fileno() != fd:  # the fd may change while connecting
-            fd = conn.fileno()
-            st = hub.fd_state(fd)
         try:
+            if conn.fileno() != fd:  # the fd may change while connecting
+                fd = conn.fileno()
+                st = _fd_state(hub, fd)
             _wait_ready(hub, st, fd, want, None)
         except _ClosedFd:
             raise OperationalError("connection socket closed") from None
