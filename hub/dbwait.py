@@ -78,20 +78,19 @@ def _fd_state(hub: Any, fd: int) -> Any:
 
 def _wait_ready(hub: Any, st: Any, fd: int, want: int, timeout: float | None) -> int:
     """Wait until ``fd`` is ready for some of ``want``; 0 on timeout."""
-    while True:
-        ready = _ready_now(fd, want)
-        if ready:
-            return ready
-        if want == _READ:
-            woke = hub.wait_fd(st, False, timeout)
-        elif want == _WRITE:
-            woke = hub.wait_fd(st, True, timeout)
-        else:
-            woke = hub.wait_fds([st], [st], timeout)
-        if not woke:
-            return 0
-        # Woken: an edge is a hint, the kernel's answer above is the truth (loop once more).
-        timeout = None if timeout is None else 0.0
+    ready = _ready_now(fd, want)
+    if ready:
+        return ready
+    if want == _READ:
+        woke = hub.wait_fd(st, False, timeout)
+    elif want == _WRITE:
+        woke = hub.wait_fd(st, True, timeout)
+    else:
+        woke = hub.wait_fds([st], [st], timeout)
+    # Woken by an edge: say "ready" without asking the kernel again. It is a hint, as any
+    # readiness is to libpq: a read that finds nothing just yields again (and this function
+    # asks the kernel first next time), so a spurious wake-up costs one round, never a hang.
+    return want if woke else 0
 
 
 def wait_psycopg(
