@@ -159,3 +159,13 @@ def test_db_fanout_reports_a_connection_error():
     result = run_sample("db_fanout.py", "postgresql://nobody@127.0.0.1:1/none", "--greenlets", "2")
     assert result.returncode == 1
     assert result.stdout.count("error: OperationalError") == 2
+
+
+def test_parallel_commands_overlap():
+    result = run_sample("parallel_commands.py")
+    assert result.returncode == 0, result.stderr
+    finished = re.findall(r"command (\d+) finished", result.stdout)
+    assert sorted(int(n) for n in finished) == list(range(10))
+    assert int(re.search(r"ticks: (\d+)", result.stdout).group(1)) >= 5
+    seconds = float(re.search(r"done in ([\d.]+) s", result.stdout).group(1))
+    assert 0.5 <= seconds < 4  # about 0.5 s: the commands overlap (serially 5 s)

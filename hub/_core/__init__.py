@@ -3,8 +3,9 @@
 Everything else in ``hub`` is built on what this package exports and nothing more.
 """
 
+from ._closing import notify_fd_closing
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
-from ._hub import Hub, get_hub, get_hub_if_exists, set_hub
+from ._hub import Hub, get_hub, get_hub_if_exists, reinit, set_hub
 from ._io import FdState, add_waiter, remove_waiter
 from ._originals import (
     RealSimpleQueue,
@@ -23,6 +24,7 @@ from ._originals import (
     start_new_thread,
     thread_count,
 )
+from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
 
@@ -34,6 +36,7 @@ __all__ = [
     "ConcurrentObjectUseError",
     "FdState",
     "Hub",
+    "HubStatistics",
     "InvalidSwitchError",
     "LoopExit",
     "RealSimpleQueue",
@@ -47,11 +50,13 @@ __all__ = [
     "get_ident",
     "monotonic",
     "new_waiter",
+    "notify_fd_closing",
     "os_fork",
     "os_waitpid",
     "real_select",
     "real_sleep",
     "register_at_fork",
+    "reinit",
     "remove_waiter",
     "set_hub",
     "set_wakeup_fd",

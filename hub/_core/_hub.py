@@ -34,6 +34,7 @@ greenlet, so Ctrl-C stops a script where its user expects.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -44,14 +45,20 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from . import _originals
+from . import (
+    _exit,  # noqa: F401  (its atexit callback parks daemon threads' hubs)
+    _originals,
+    _registry,
+)
+from ._closing import end_fd_state
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
+from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
 
-__all__ = ["Hub", "get_hub", "get_hub_if_exists", "set_hub"]
+__all__ = ["Hub", "get_hub", "get_hub_if_exists", "reinit", "set_hub"]
 
 # Ready entries run per loop turn before IO is polled again.
 _BATCH = 1000
@@ -86,6 +93,8 @@ class Hub(greenlet):
         "_timer_seq",
         "_timers",
         "clock",
+        "loop_turns",
+        "switches",
     )
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
@@ -110,6 +119,13 @@ class Hub(greenlet):
         self.keepalive = 0
         self._joiners: list[list[Any]] = []
         self._destroyed = False
+        #: Bumped just before the loop polls IO and again right after (see _poll_and_dispatch):
+        #: odd exactly while the hub waits in the poller. hub.monitor samples it from another
+        #: thread: a value that stays even for long means something runs without switching back.
+        self.loop_turns = 0
+        #: Ready entries the loop has run (greenlets resumed and callbacks called), counted per
+        #: batch, not per switch.
+        self.switches = 0
         self._setup_io()
 
     def _setup_io(self) -> None:
@@ -172,6 +188,21 @@ class Hub(greenlet):
         heappush(self._timers, (when, self._timer_seq, t))
         return t
 
+    def statistics(self) -> HubStatistics:
+        """A snapshot of this hub's load: ready entries, pending timers, registered fds, switches.
+
+        Cheap enough to call now and then (it walks the timer heap and the fd table), not in a
+        hot loop. Call it from the hub's own thread.
+        """
+        wakeup_fd = self._wakeup_st.fd
+        return HubStatistics(
+            ready=len(self._ready),
+            pending_timers=tuple(e[2] for e in sorted(self._timers) if e[2].active),
+            fds=tuple(sorted(fd for fd in self._fds if fd != wakeup_fd)),
+            switches=self.switches,
+            loop_turns=self.loop_turns,
+        )
+
     def _compact_timers(self) -> None:
         timers = self._timers
         timers[:] = [e for e in timers if e[2].active]
@@ -210,7 +241,13 @@ class Hub(greenlet):
         An owner (a socket) calls this once and keeps the result; ``notify_closing`` ends it.
         """
         st = self._fds.get(fd)
-        if st is None:
+        if st is None or st.hub is None:
+            # (An entry whose hub is None was closed by another thread and awaits its callback:
+            # the number may already name a new file, which gets a state of its own. _closing.)
+            if fd < 0:
+                # A closed socket's fileno(): the stdlib's error for a call on it, not the
+                # poller's ValueError for a negative number.
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
             st = self._fds[fd] = FdState(self, fd)
         try:
             added = self._poller.add(fd)
@@ -247,8 +284,6 @@ class Hub(greenlet):
         else:
             slot = st.reader
             st.reader = w if slot is None else add_waiter(slot, w)
-        if self._level_triggered:
-            self._poller.update(st)
         if timeout is None:
             timer = None
         else:
@@ -258,6 +293,10 @@ class Hub(greenlet):
             self._timer_seq = seq = self._timer_seq + 1
             heappush(self._timers, (when, seq, timer))
         try:
+            if self._level_triggered:
+                # Inside the try: if the selector refuses the fd (closed by another thread a
+                # moment ago), the finally still takes the waiter back out of the slot.
+                self._poller.update(st)
             self.switch()
         finally:
             w[0] = None
@@ -310,10 +349,10 @@ class Hub(greenlet):
             st.reader = add_waiter(st.reader, w)
         for st in writers:
             st.writer = add_waiter(st.writer, w)
-        if self._level_triggered:
-            for st in (*readers, *writers):
-                self._poller.update(st)
         try:
+            if self._level_triggered:  # inside the try: see wait_fd
+                for st in (*readers, *writers):
+                    self._poller.update(st)
             value = self.suspend(w, timeout)
         finally:
             for st in readers:
@@ -337,7 +376,8 @@ class Hub(greenlet):
 
         Call it *before* closing the fd (the poller must still see the same file). Each waiter
         raises ``error`` (a fresh OSError(EBADF) each by default), the stdlib's outcome for a
-        blocking call on a socket another thread closed.
+        blocking call on a socket another thread closed. This hub only, from its own thread:
+        ``hub._core.notify_fd_closing(fd)`` tells the hubs of all threads (what sockets call).
         """
         st = self._fds.pop(fd, None)
         if st is None or st is self._wakeup_st:
@@ -345,16 +385,7 @@ class Hub(greenlet):
                 self._fds[fd] = st
             return
         self._poller.remove(fd)
-        st.fd = -1
-        st.hub = None  # owners test only this to know their FdState is still good
-        if st.reader is not None or st.writer is not None:  # usually nobody waits: skip this
-            for slot in (st.reader, st.writer):
-                for w in slot if type(slot) is deque else (slot,):
-                    if w is not None and w[1] is PENDING:
-                        w[1] = error if error is not None else _closed_error()
-                        self._ready.append(w)
-            st.reader = st.writer = None
-        st.mask = 0
+        end_fd_state(self, st, error)
 
     def idle_wait(self) -> None:
         """Wait until the hub has nothing else to do (see ``hub.idle``)."""
@@ -494,25 +525,36 @@ class Hub(greenlet):
         """Run up to ``_BATCH`` ready entries: the only place waiting greenlets are resumed."""
         popleft = ready.popleft
         w: Any = None
+        n = 0
         try:
-            for _ in _BATCH_RANGE:
+            for n in _BATCH_RANGE:  # noqa: B007 (the count is read in finally)
                 if not ready:
                     return
                 w = popleft()
                 g = w[0]
                 if g is not None:
                     g.switch()
+            n = _BATCH
         except GreenletExit:
             raise
         except BaseException as exc:
             # A callback, or a raw greenlet whose parent is the hub, raised.
+            n += 1
             self.handle_error(w, exc)
+        finally:
+            self.switches += n  # once per batch: counting in the loop would cost every switch
 
     def _poll_and_dispatch(
         self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
     ) -> int:
         poller = self._poller
-        events = poller.poll(timeout)
+        # The monitor's liveness signal (see loop_turns): odd while polling. finally keeps the
+        # parity right when a signal handler raises out of the poll.
+        self.loop_turns += 1
+        try:
+            events = poller.poll(timeout)
+        finally:
+            self.loop_turns += 1
         append = self._ready.append
         hangup_events = poller.HANGUP_EVENTS
         for fd, ev in events:
@@ -657,12 +699,6 @@ def _wake_each(waiters: deque[list[Any]], append: Callable[[Any], None]) -> None
             append(w)
 
 
-def _closed_error() -> OSError:
-    import errno
-
-    return OSError(errno.EBADF, "File descriptor was closed in another greenlet")
-
-
 def _describe_deadlock(root: Any) -> str:
     """Name the wait a deadlocked greenlet is stuck in, from its suspended frames."""
     frame = getattr(root, "gr_frame", None)
@@ -723,9 +759,26 @@ def set_hub(hub: Hub | None) -> None:
     else:
         _tls.hub = hub
         root._hub = hub
+    _registry.note_hub(hub)  # other threads reach this hub through it (closing an fd, exit)
+
+
+# The pid the hub's fork handling last ran for (reinit() tells a missed fork by it).
+_pid = [os.getpid()]
+
+
+def reinit() -> None:
+    """Re-initialise the calling thread's hub after a fork Python's at-fork hooks did not see.
+
+    ``os.fork()`` (and anything forking through it, multiprocessing included) already runs this
+    in the child. Call it in a child forked by a C library that skips Python's hooks; in a
+    process whose hub is already its own (the parent, or a child whose hooks ran) it does nothing.
+    """
+    if os.getpid() != _pid[0]:
+        _after_fork_in_child()
 
 
 def _after_fork_in_child() -> None:
+    _pid[0] = os.getpid()
     hub = getattr(_tls, "hub", None)
     if hub is not None:
         hub.thread_ident = _originals.get_ident()

@@ -32,9 +32,10 @@ description)*, while ``epoll_ctl`` can only name the fd number:
 Hence two kinds of registration:
 
 - *Owned* (``Hub.fd_state``): the cooperative socket object registers its fd the first time it
-  has to wait (one ``epoll_ctl(ADD)`` for the socket's life) and tells the hub before it closes
-  (``Hub.close_fd``), which wakes its waiters with EBADF and does ``epoll_ctl(DEL)`` while the fd
-  still refers to the right description. The socket caches the FdState, so later waits are free.
+  has to wait (one ``epoll_ctl(ADD)`` for the socket's life) and tells the hubs before it closes
+  (``notify_fd_closing``: every thread's hub, see ``_closing``), which wakes its waiters with
+  EBADF and does ``epoll_ctl(DEL)`` while the fd still refers to the right description. The
+  socket caches the FdState, so later waits are free.
 - *Unowned* (``Hub.wait_read(fd)`` on a bare number, select(), selectors): we cannot know whether
   the number still means the same file, so each such wait starts with ``epoll_ctl(ADD)``. EEXIST
   proves that this very (fd, description) pair is registered already; success means a new
@@ -235,6 +236,10 @@ class SelectorPoller:
             pass
 
     def update(self, st: FdState) -> None:
+        if st.fd < 0:
+            # Closed, perhaps by another thread a moment ago (hub/_core/_closing.py): nothing to
+            # watch; its hub's callback drops the selector's entry and wakes the waiters.
+            return
         mask = (selectors.EVENT_READ if st.reader is not None else 0) | (
             selectors.EVENT_WRITE if st.writer is not None else 0
         )
