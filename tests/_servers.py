@@ -1,85 +1,106 @@
-"""Real database servers for the tests: PostgreSQL, Redis and MariaDB from Debian's packages.
-
-Each fixture is session-scoped and lazy: the server starts the first time a test asks for it
-(tools/dbservers.py: its own temporary directory, a free port on 127.0.0.1 only) and is stopped
-at the end of the session, its directory removed.
-
-A missing server package skips its tests with a message naming the Debian package; under CI
-(``CI=true``) it fails them instead, so CI never passes by skipping. ``need_module`` does the same
-for an optional Python driver (naming the pip package).
-"""
+"""Server test helpers: a WSGIServer in the test process, real clients to talk to it."""
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import importlib
 import os
+import shutil
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tools.dbservers import Server, ServerMissing, run_mariadb, run_postgres, run_redis
-
-__all__ = [
-    "Server",
-    "mariadb_server",
-    "missing",
-    "need_module",
-    "postgres_server",
-    "redis_server",
-]
+import hub
+from hub import socket
+from hub.wsgi import WSGIServer
 
 
-def missing(what: str) -> None:
-    """Skip the current test because ``what`` is absent; under CI=true fail instead."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{what} (required under CI=true)", pytrace=False)
-    pytest.skip(what)
-
-
-def need_module(module: str, package: str | None = None) -> ModuleType:
-    """Import ``module`` or skip (fail under CI) naming the pip ``package`` that provides it."""
+def require(module: str) -> Any:
+    """Import an optional package, or skip naming it (fail instead when CI=true)."""
     try:
         return importlib.import_module(module)
     except ImportError:
-        missing(
-            f"Python package {package or module} is not installed (pip install 'greenpatch[db]')"
-        )
-        raise  # not reached: missing() raises
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs the Python package {module!r} (see pyproject.toml extras)")
+        pytest.skip(f"needs the Python package {module!r}")
+
+
+def require_program(name: str) -> str:
+    """The path of a program, or skip naming it (fail instead when CI=true)."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI needs the program {name!r} (tools/install_packages.sh)")
+        pytest.skip(f"needs the program {name!r}")
+    return path
 
 
 @contextlib.contextmanager
-def _started(runner: Any) -> Iterator[Server]:
-    try:
-        cm = runner()
-        server = cm.__enter__()
-    except ServerMissing as exc:
-        missing(str(exc))
-        raise
+def serving(app: Any, **kwargs: Any) -> Iterator[WSGIServer]:
+    """A started WSGIServer on 127.0.0.1, port 0, without an access log unless asked."""
+    kwargs.setdefault("log", None)
+    server = WSGIServer(("127.0.0.1", 0), app, **kwargs)
+    server.start()
     try:
         yield server
     finally:
-        cm.__exit__(None, None, None)
+        server.stop(timeout=2)
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[Server]:
-    """A PostgreSQL server for the session: user ``postgres`` without password."""
-    with _started(run_postgres) as server:
-        yield server
+def in_thread(fn: Any, *args: Any) -> Any:
+    """Run a blocking client in a real thread while the hub goes on serving."""
+    return hub.get_hub().threadpool.apply(fn, args)
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[Server]:
-    """A redis-server for the session, without persistence."""
-    with _started(run_redis) as server:
-        yield server
+def raw(server: WSGIServer, data: bytes, timeout: float = 10) -> bytes:
+    """Send ``data`` on a new connection, then read until the server closes it."""
+    with socket.create_connection(server.address, timeout=timeout) as c:
+        c.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = c.recv(65536)
+            except ConnectionResetError:
+                return out
+            if not chunk:
+                return out
+            out += chunk
 
 
-@pytest.fixture(scope="session")
-def mariadb_server() -> Iterator[Server]:
-    """A MariaDB server for the session: user ``root`` without password."""
-    with _started(run_mariadb) as server:
-        yield server
+def responses(
+    sock: Any, count: int, method: str = "GET"
+) -> list[tuple[int, dict[str, str], bytes]]:
+    """Read ``count`` responses from a (cooperative) socket with http.client's parser."""
+    out = []
+    f = sock.makefile("rb")
+    try:
+        for _ in range(count):
+            r = http.client.HTTPResponse(_FileSock(f), method=method)
+            r.begin()
+            out.append((r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()))
+    finally:
+        f.close()
+    return out
+
+
+class _FileSock:
+    """What http.client.HTTPResponse needs from a socket: one shared file it must not close."""
+
+    def __init__(self, f: Any) -> None:
+        self._f = _Unclosable(f)
+
+    def makefile(self, mode: str) -> Any:
+        return self._f
+
+
+class _Unclosable:
+    def __init__(self, f: Any) -> None:
+        self._f = f
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+    def close(self) -> None:
+        pass  # the next response is read from the same buffer

@@ -11,4 +11,4 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 # Real servers (PostgreSQL, Redis, MariaDB), started lazily by the tests that ask for them.
-from _servers import mariadb_server, postgres_server, redis_server  # noqa: E402, F401
+from _dbservers import mariadb_server, postgres_server, redis_server  # noqa: E402, F401

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _servers import Server, need_module
+from _dbservers import Server, need_module
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

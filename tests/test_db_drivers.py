@@ -1,4 +1,4 @@
-"""Database and cache drivers under patch_all(), against real servers (tests/_servers.py).
+"""Database and cache drivers under patch_all(), against real servers (tests/_dbservers.py).
 
 Each scenario runs in a child process (tests/db_child.py) because patching is process-wide.
 Bounds are generous (a loaded 2-core machine): what they separate is "concurrent" (about the
@@ -14,7 +14,7 @@ import subprocess
 import sys
 
 import pytest
-from _servers import Server, need_module
+from _dbservers import Server, need_module
 
 CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "db_child.py")
 PIP = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pg8000": "pg8000"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from _servers import need_module
+from _dbservers import need_module
 
 import hub
 from hub.dbwait import wait_psycopg

@@ -140,7 +140,7 @@ def test_echo_sample_serves_a_thousand_simultaneous_connections():
 
 
 def test_db_fanout_against_the_test_server(postgres_server):
-    from _servers import need_module
+    from _dbservers import need_module
 
     need_module("psycopg", "psycopg[binary]")
     result = run_sample("db_fanout.py", postgres_server.url, "--greenlets", "20", "--delay", "0.2")
@@ -153,12 +153,23 @@ def test_db_fanout_against_the_test_server(postgres_server):
 
 
 def test_db_fanout_reports_a_connection_error():
-    from _servers import need_module
+    from _dbservers import need_module
 
     need_module("psycopg", "psycopg[binary]")
     result = run_sample("db_fanout.py", "postgresql://nobody@127.0.0.1:1/none", "--greenlets", "2")
     assert result.returncode == 1
     assert result.stdout.count("error: OperationalError") == 2
+
+
+def test_wsgi_hello_serves_its_own_requests():
+    result = run_sample("wsgi_hello.py", "--port", "0", "--requests", "3")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^serving on http://127\.0\.0\.1:\d+/$", result.stdout, re.MULTILINE)
+    assert re.findall(r"^200 Hello from (/request/\d)$", result.stdout, re.MULTILINE) == [
+        "/request/0",
+        "/request/1",
+        "/request/2",
+    ]
 
 
 def test_parallel_commands_overlap():

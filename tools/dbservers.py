@@ -7,7 +7,7 @@ Each runner starts its server in a new temporary directory, listening on a free 
 until it answers, and on exit stops it and removes the directory: nothing is left running.
 As root, PostgreSQL and MariaDB run as their Debian system users (``postgres``, ``mysql``),
 which refuse root. A missing package raises :class:`ServerMissing` naming the Debian package.
-tests/_servers.py turns these into pytest fixtures; bench/harness/dbbench.py uses them directly.
+tests/_dbservers.py turns these into pytest fixtures; bench/harness/dbbench.py uses them directly.
 """
 
 from __future__ import annotations

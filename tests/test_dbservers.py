@@ -1,10 +1,10 @@
-"""The server fixtures themselves: each answers on loopback, in its own directory."""
+"""The database server fixtures themselves: each answers on loopback, in its own directory."""
 
 from __future__ import annotations
 
 import socket
 
-from _servers import Server, need_module
+from _dbservers import Server, need_module
 
 
 def _listens_on_loopback(server: Server) -> None:
