@@ -30,6 +30,7 @@ is not patched).
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -70,7 +71,7 @@ def _run_task(
     **options: Any,
 ) -> Any:
     """Run one task in the current greenlet, applying its soft and hard time limits."""
-    me = getcurrent()
+    me: Any = getcurrent()  # the _TaskGreenlet running this task
     soft_timer = None
     if soft_timeout and (not timeout or soft_timeout < timeout):
 
@@ -153,7 +154,7 @@ class TaskPool(base.BasePool):
         assert self._pool is not None, "the pool was not started"
         for unused in ("waitforslot", "callbacks_propagate", "correlation_id", "error_callback"):
             options.pop(unused, None)
-        g = self._pool.spawn(
+        g: Any = self._pool.spawn(
             _run_task,
             target,
             args or (),
@@ -167,8 +168,11 @@ class TaskPool(base.BasePool):
         )
         key = id(g)
         self._running[key] = g
-        g.link(lambda _g, key=key: self._running.pop(key, None))
+        g.link(functools.partial(self._finished, key))
         return g
+
+    def _finished(self, key: int, _greenlet: Any) -> None:
+        self._running.pop(key, None)
 
     def terminate_job(self, pid: int, signal: Any = None) -> None:
         """Revoke with terminate: kill the task running in greenlet ``pid``."""

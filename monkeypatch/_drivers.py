@@ -23,10 +23,11 @@ psycopg family does its IO in libpq, but lets the caller choose how to wait (hub
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 import sys
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from hub import dbwait
 
@@ -46,9 +47,9 @@ def _installed(name: str) -> bool:
 
 
 def _patch_psycopg3(import_it: bool, select_patched: bool) -> None:
-    waiting = sys.modules.get("psycopg.waiting")
+    waiting: Any = sys.modules.get("psycopg.waiting")
     if waiting is None and import_it and _installed("psycopg"):
-        import psycopg.waiting as waiting
+        waiting = importlib.import_module("psycopg.waiting")
     if waiting is not None:
         waiting.wait = dbwait.wait_psycopg
     elif select_patched and _installed("psycopg"):
