@@ -58,6 +58,8 @@ _replacements: dict[tuple[str, str], Any] = {}
 # Module globals rebound by late patching (python -m monkeypatch --check lists them).
 _healed: list[_late.Healed] = []
 _warned: set[_late.Stale] = set()
+# hub.monitor.ENV_VAR, spelled out so that patch_all() need not import hub.monitor to read it.
+_MONITOR_ENV = "GREENPATCH_MAX_BLOCKING_TIME"
 
 
 def _lookup(obj: Any, dotted: str) -> tuple[Any, str]:
@@ -150,10 +152,17 @@ def patch_all(
     _patch([name for name in OPTIONS if enabled[name]])
     if psycopg:
         _drivers.patch_psycopg_if_present(select_patched=is_object_patched("select", "poll"))
-    # GREENPATCH_MAX_BLOCKING_TIME starts the blocking monitor (docs/diagnostics.md).
-    from hub import monitor
+    # GREENPATCH_MAX_BLOCKING_TIME starts the blocking monitor (docs/diagnostics.md). hub.monitor
+    # (and the logging it imports) is imported only when the variable is set: most programs never
+    # use it, and every one of them would pay for the import at start-up.
+    if _monitor_requested():
+        from hub import monitor
 
-    monitor.start_from_environment()
+        monitor.start_from_environment()
+
+
+def _monitor_requested() -> bool:
+    return bool(os.environ.get(_MONITOR_ENV, "").strip())
 
 
 def patch_socket(dns: bool = True) -> None:

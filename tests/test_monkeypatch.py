@@ -405,3 +405,14 @@ def test_check_lists_what_late_patching_rebound(tmp_path):
     out = result.stdout
     assert "  socketserver._ServerSelector (was selectors.PollSelector)\n" in out
     assert "  ssl.create_connection (was socket.create_connection)\n" in out
+
+
+def test_patch_all_does_not_import_the_monitor_unless_asked() -> None:
+    # Start-up cost: hub.monitor (and logging) is imported only when its variable is set.
+    env = {k: v for k, v in os.environ.items() if k != "GREENPATCH_MAX_BLOCKING_TIME"}
+    code = "import sys, monkeypatch; monkeypatch.patch_all(); print('hub.monitor' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
