@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only this group (echo, http, wsgi, fetch, subprocess, micro, memory, tls, db) "
-        "or case; repeatable",
+        help="run only this group (echo, http, wsgi, fetch, subprocess, micro, memory, tls, db, "
+        "startup) or case; repeatable",
     )
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--chart", help="write the PNG chart of the ratios here")

@@ -438,6 +438,21 @@ def db_cases() -> list[Case]:
     ]  # fmt: skip
 
 
+# -- startup (bench/harness/startup.py) ------------------------------------------------------------
+
+
+def startup_case() -> Case:
+    """``python -c '<patch line>'`` wall time, median of several fresh interpreters."""
+    from . import startup
+
+    def run(toolkit: str, s: Settings) -> Sample:
+        value, extra = startup.measure(toolkit, 5 if s.quick else 20, s.server_cpu)
+        return Sample(value, extra)
+
+    note = "python -c 'import monkeypatch; monkeypatch.patch_all()' and peers; floor: -c pass"
+    return Case("startup", "startup", "ms (wall)", False, startup.TOOLKITS, run, note=note)
+
+
 def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
     """Every case of the suite, in table order; ``only`` keeps the groups named in it."""
     cases = [
@@ -456,6 +471,7 @@ def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
         memory_case(),
         echo_case(100, 64, tls=True),
         *db_cases(),
+        startup_case(),
     ]
     for case in cases:
         if case.group == "fetch":
