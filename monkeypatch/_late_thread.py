@@ -34,6 +34,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from . import _late
 from ._late import Stale
 
 __all__ = ["find_stale", "harmless", "heal_unstarted_threads", "replace_logging_locks"]
@@ -108,7 +109,11 @@ def heal_unstarted_threads() -> list[str]:
     handle_type = getattr(threading, "_ThreadHandle", None)
     real_handle_type = getattr(sys.modules.get("hub._core"), "RealThreadHandle", None)
     healed = []
-    for obj in gc.get_objects():
+    classes = [thread_type, *_late.all_subclasses(thread_type)]
+    # Thread instances refer to their (Python-defined) class for the garbage collector:
+    # gc.get_referrers() finds them in one pass in C, where a Python loop over gc.get_objects()
+    # cost ~10 ms of every patch_all().
+    for obj in gc.get_referrers(*classes):
         if not issubclass(type(obj), thread_type) or not hasattr(obj, "_started"):
             continue
         if obj._started.is_set() or getattr(type(obj), "__module__", "").startswith(_OURS):
