@@ -103,6 +103,7 @@ _EXTERNAL_MODULES = [
     "pluggy",
     "dataclasses",
     "traceback",
+    "gunicorn",
 ]
 _BUILTIN_NAMES = [
     "int",
