@@ -103,7 +103,8 @@ _EXTERNAL_MODULES = [
     "pluggy",
     "dataclasses",
     "traceback",
-    "gunicorn",
+    "celery",  # hub.celery.TaskPool's base class
+    "gunicorn",  # hub.gunicorn.Worker's base class
 ]
 _BUILTIN_NAMES = [
     "int",

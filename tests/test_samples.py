@@ -139,6 +139,28 @@ def test_echo_sample_serves_a_thousand_simultaneous_connections():
         server.stdout.close()
 
 
+def test_db_fanout_against_the_test_server(postgres_server):
+    from _dbservers import need_module
+
+    need_module("psycopg", "psycopg[binary]")
+    result = run_sample("db_fanout.py", postgres_server.url, "--greenlets", "20", "--delay", "0.2")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "60 queries from 20 greenlets on 20 connections" in out
+    assert "one after another: 12.00 s" in out
+    concurrent = float(re.search(r"concurrently: ([\d.]+) s", out).group(1))
+    assert concurrent < 6, out  # about 0.6 s: the greenlets' queries overlap
+
+
+def test_db_fanout_reports_a_connection_error():
+    from _dbservers import need_module
+
+    need_module("psycopg", "psycopg[binary]")
+    result = run_sample("db_fanout.py", "postgresql://nobody@127.0.0.1:1/none", "--greenlets", "2")
+    assert result.returncode == 1
+    assert result.stdout.count("error: OperationalError") == 2
+
+
 def test_wsgi_hello_serves_its_own_requests():
     result = run_sample("wsgi_hello.py", "--port", "0", "--requests", "3")
     assert result.returncode == 0, result.stderr
@@ -158,3 +180,16 @@ def test_parallel_commands_overlap():
     assert int(re.search(r"ticks: (\d+)", result.stdout).group(1)) >= 5
     seconds = float(re.search(r"done in ([\d.]+) s", result.stdout).group(1))
     assert 0.5 <= seconds < 4  # about 0.5 s: the commands overlap (serially 5 s)
+
+
+def test_thread_crawler_runs_patched_and_unpatched():
+    result = run_sample("thread_crawler.py", "--count", "30", "--delay", "0.3", timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    unpatched = next(line for line in lines if line.startswith("unpatched"))
+    patched = next(line for line in lines if line.startswith("patched"))
+    for line in (unpatched, patched):
+        assert "30/30 OK" in line
+        assert float(line.split(" in ")[1].split()[0]) < 30 * 0.3 / 3  # concurrent, not serial
+    assert int(patched.split(", ")[1].split()[0]) <= 2  # one OS thread (IPs: no DNS pool)
+    assert int(unpatched.split(", ")[1].split()[0]) > 10
