@@ -128,7 +128,7 @@ def _patch_psycopg2(import_it: bool) -> None:
     extensions: Any = sys.modules.get("psycopg2.extensions")
     if extensions is None and import_it and _installed("psycopg2"):
         try:
-            from psycopg2 import extensions
+            extensions = importlib.import_module("psycopg2.extensions")
         except ImportError:
             return  # installed but broken (no libpq): nothing to make cooperative
     if extensions is not None:
