@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from greenlet import GreenletExit, getcurrent
 
+from . import threadpool  # noqa: F401  (registers Hub.threadpool's factory with the core)
 from ._core import (
     BlockingSwitchOutError,
     ConcurrentObjectUseError,

@@ -25,13 +25,14 @@ from ._core import (
     TIMEOUT,
     Hub,
     allocate_lock,
+    count_helper_thread,
     get_hub,
     get_hub_if_exists,
     register_at_fork,
+    set_threadpool_factory,
     start_new_thread,
 )
 from ._core import RealSimpleQueue as SimpleQueue
-from ._core._hub import pool_threads
 from ._timeout import Timeout
 
 __all__ = ["ThreadPool", "ThreadResult"]
@@ -44,13 +45,9 @@ _LOST_IN_FORK = (
     "threads, so its outcome is unknown here"
 )
 _pools: weakref.WeakSet[ThreadPool] = weakref.WeakSet()
-_count_lock = allocate_lock()
-
-
-def _count_pool_thread(delta: int) -> None:
-    # The hub reads this count to tell idle pool workers from threads that might wake it.
-    with _count_lock:
-        pool_threads[0] += delta
+# A worker counts itself as a helper thread: a hub tells idle pool workers from threads that
+# might wake it by that count.
+_count_pool_thread = count_helper_thread
 
 
 class ThreadResult(Generic[_T]):
@@ -282,11 +279,14 @@ class ThreadPool:
 
 
 def _after_fork_in_child() -> None:
-    global _count_lock
-    _count_lock = allocate_lock()
     for pool in list(_pools):
         pool._reset_after_fork()
 
 
+def _make_pool(hub: Hub) -> ThreadPool:
+    return ThreadPool(hub=hub)
+
+
+set_threadpool_factory(_make_pool)
 if register_at_fork is not None:
     register_at_fork(after_in_child=_after_fork_in_child)

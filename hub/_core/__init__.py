@@ -4,7 +4,14 @@ Everything else in ``hub`` is built on what this package exports and nothing mor
 """
 
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
-from ._hub import Hub, get_hub, get_hub_if_exists, set_hub
+from ._hub import (
+    Hub,
+    count_helper_thread,
+    get_hub,
+    get_hub_if_exists,
+    set_hub,
+    set_threadpool_factory,
+)
 from ._io import FdState, add_waiter, remove_waiter
 from ._originals import (
     RealSimpleQueue,
@@ -42,6 +49,7 @@ __all__ = [
     "Timer",
     "add_waiter",
     "allocate_lock",
+    "count_helper_thread",
     "get_hub",
     "get_hub_if_exists",
     "get_ident",
@@ -54,6 +62,7 @@ __all__ = [
     "register_at_fork",
     "remove_waiter",
     "set_hub",
+    "set_threadpool_factory",
     "set_wakeup_fd",
     "signal_signal",
     "start_joinable_thread",

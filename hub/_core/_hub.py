@@ -51,7 +51,14 @@ from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
 
-__all__ = ["Hub", "get_hub", "get_hub_if_exists", "set_hub"]
+__all__ = [
+    "Hub",
+    "count_helper_thread",
+    "get_hub",
+    "get_hub_if_exists",
+    "set_hub",
+    "set_threadpool_factory",
+]
 
 # Ready entries run per loop turn before IO is polled again.
 _BATCH = 1000
@@ -63,8 +70,31 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _tls = _originals.RealThreadLocal()
 
-#: Live worker threads of hub thread pools; they never wake a hub unasked (see _blocked_forever).
-pool_threads = [0]
+# Live helper threads (thread-pool workers): they never wake a hub unasked, so they do not
+# count as "another thread that might" (see Hub._other_threads). Guarded by _helpers_lock.
+_helper_threads = [0]
+_helpers_lock = _originals.allocate_lock()
+# Makes a hub's thread pool; set by the layer that defines it (hub.threadpool, at import).
+_threadpool_factory: list[Callable[[Hub], Any] | None] = [None]
+
+
+def count_helper_thread(delta: int) -> None:
+    """A helper thread of the runtime started (+1) or is ending (-1); call it from that thread.
+
+    Helper threads (thread-pool workers) wake a hub only through work it handed them, which
+    ``Hub.keep_alive`` counts; so they must not stop a hub from declaring a deadlock.
+    """
+    with _helpers_lock:
+        _helper_threads[0] += delta
+
+
+def set_threadpool_factory(factory: Callable[[Hub], Any]) -> None:
+    """Tell the core how ``Hub.threadpool`` makes a pool: ``factory(hub)``.
+
+    The pool is an upper layer (``hub.threadpool`` registers itself when imported): the core
+    never imports upwards.
+    """
+    _threadpool_factory[0] = factory
 
 
 class Hub(greenlet):
@@ -129,9 +159,10 @@ class Hub(greenlet):
         """This hub's :class:`hub.threadpool.ThreadPool`, created on first use."""
         pool = self.__dict__.get("_threadpool")
         if pool is None:
-            from ..threadpool import ThreadPool  # an upper layer: imported only when asked for
-
-            pool = self._threadpool = ThreadPool(hub=self)
+            factory = _threadpool_factory[0]
+            if factory is None:
+                raise RuntimeError("no thread pool: import hub (hub.threadpool registers it)")
+            pool = self._threadpool = factory(self)
         return pool
 
     def __repr__(self) -> str:
@@ -603,7 +634,7 @@ class Hub(greenlet):
     def _other_threads(self) -> bool:
         # _thread._count() counts live threads other than the main one. In a non-main thread
         # that includes ourselves but not the main thread, which could wake us: the same sum.
-        return _originals.thread_count() - pool_threads[0] > 0
+        return _originals.thread_count() - _helper_threads[0] > 0
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -735,7 +766,9 @@ def _after_fork_in_child() -> None:
         hub._wake_pending = bool(hub._threadsafe)
         if hub._wake_pending:
             hub._wakeup.wake()
-    pool_threads[0] = 0
+    global _helpers_lock
+    _helpers_lock = _originals.allocate_lock()
+    _helper_threads[0] = 0
 
 
 if _originals.register_at_fork is not None:
