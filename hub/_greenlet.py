@@ -17,6 +17,7 @@ from ._core import (
     BlockingSwitchOutError,
     Throw,
     Timer,
+    WaitQueue,
     get_hub,
 )
 from ._timeout import Timeout
@@ -59,7 +60,7 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
     if seconds <= 0:
         # The switching rule, inlined: the hottest wait there is.
         w = [cur, None]
-        hub._ready.append(w)
+        hub.schedule(w)
         try:
             hub.switch()
         finally:
@@ -97,7 +98,17 @@ class Greenlet(greenlet, Generic[_T]):
     # greenlet anyway, but an empty dict is not tracked by the cyclic GC; a function stored in it
     # (the ``run`` argument, as ``_run``) would make the garbage collector traverse one more
     # object per greenlet for as long as it lives. ``value`` is a slot for the same reason.
-    __slots__ = ("_exception", "_fn", "_hub", "_links", "_start", "args", "kwargs", "value")
+    __slots__ = (
+        "_exception",
+        "_fn",
+        "_hub",
+        "_joiners",
+        "_links",
+        "_start",
+        "args",
+        "kwargs",
+        "value",
+    )
 
     _name: str | None = None
 
@@ -119,6 +130,8 @@ class Greenlet(greenlet, Generic[_T]):
         self.value: _T | None = None
         self._exception: Any = _NOT_DONE
         self._links: list[Any] | None = None
+        # The greenlets in join(): a WaitQueue, made by the first.
+        self._joiners: WaitQueue | None = None
         # None, True once start() queued it (see __getitem__), or the Timer of start_later().
         self._start: Any = None
 
@@ -202,11 +215,11 @@ class Greenlet(greenlet, Generic[_T]):
         if self._start is None and self._exception is _NOT_DONE and not self.gr_frame:
             if type(self).__getitem__ is _entry_item:
                 self._start = True
-                self._hub._ready.append(self)
+                self._hub.schedule(self)
             else:
                 # A subclass with a __getitem__ of its own cannot be read as a ready entry.
                 w = self._start = [self, None]
-                self._hub._ready.append(w)
+                self._hub.schedule(w)
 
     def __getitem__(self, index: int) -> Any:
         # A started greenlet is its own entry in the hub's ready queue, whose loop switches to
@@ -258,8 +271,8 @@ class Greenlet(greenlet, Generic[_T]):
         except BaseException as exc:
             self._finish(None, exc)
         else:
-            # _finish inlined for the common case: nobody linked, a plain result.
-            if self._links is None:
+            # _finish inlined for the common case: nobody linked or joined, a plain result.
+            if self._links is None and self._joiners is None:
                 self.value = result
                 self._exception = None
                 self.args = ()
@@ -276,18 +289,12 @@ class Greenlet(greenlet, Generic[_T]):
             self._hub.handle_error(self, exc)
         links = self._links
         if links:
+            # The joiners are woken only after the links ran (_notify_links), so that when
+            # join() returns, every callback linked before has run (gevent's order).
             self._links = None
-            callbacks = []
-            ready = self._hub._ready
-            for link in links:
-                if type(link) is list:  # a waiter: join(), see _waiter
-                    if link[1] is PENDING:
-                        link[1] = None
-                        ready.append(link)
-                else:
-                    callbacks.append(link)
-            if callbacks:
-                self._hub.run_callback(self._notify_links, callbacks)
+            self._hub.run_callback(self._notify_links, links)
+        elif self._joiners:
+            self._joiners.claim_all(None)
 
     def _notify_links(self, callbacks: list[Callable[[Greenlet[Any]], Any]]) -> None:
         for callback in callbacks:
@@ -295,6 +302,10 @@ class Greenlet(greenlet, Generic[_T]):
                 callback(self)
             except BaseException as exc:
                 self._hub.handle_error(callback, exc)
+        # After the links: a link() callback's greenlet, spawned just now, is queued ahead of
+        # the joiners, so it runs (until it finishes or blocks) before they return.
+        if self._joiners:
+            self._joiners.claim_all(None)
 
     # -- waiting for it -------------------------------------------------------------------------
 
@@ -302,13 +313,10 @@ class Greenlet(greenlet, Generic[_T]):
         """Wait until it is dead, or ``timeout`` seconds passed. Never raises its exception."""
         if self._exception is not _NOT_DONE:
             return
-        w = [getcurrent(), PENDING]
-        self._add_link(w)
-        try:
-            self._hub.suspend(w, timeout)
-        finally:
-            if w[1] is not None and self._links:  # not woken by _finish: still linked
-                self._links = [x for x in self._links if x is not w]
+        joiners = self._joiners
+        if joiners is None:
+            joiners = self._joiners = WaitQueue()
+        joiners.park(None, timeout)
 
     def get(self, block: bool = True, timeout: float | None = None) -> _T:
         """Its return value, waiting for it; re-raises its exception if it failed.
@@ -357,7 +365,7 @@ class Greenlet(greenlet, Generic[_T]):
             return
         if getcurrent() is self:
             raise exception
-        self._hub._ready.append(Throw(self, exception))
+        self._hub.schedule(Throw(self, exception))
         if block:
             self.join(timeout)
 
@@ -400,8 +408,7 @@ class Greenlet(greenlet, Generic[_T]):
         self._links = [
             x
             for x in self._links
-            if type(x) is list  # a join() waiter
-            or not (x == callback or (type(x) is _SpawnedLink and x.callback == callback))
+            if not (x == callback or (type(x) is _SpawnedLink and x.callback == callback))
         ]
 
 
@@ -453,7 +460,7 @@ def spawn(run: Callable[..., _T], *args: Any, **kwargs: Any) -> Greenlet[_T]:
     else:
         g = Greenlet(run)
     g._start = True
-    g._hub._ready.append(g)
+    g._hub.schedule(g)
     return g
 
 
@@ -505,19 +512,16 @@ def killall(
 class _Collector:
     """Gathers objects that became ready for iwait(); woken from their rawlinks, in the hub."""
 
-    __slots__ = ("hub", "items", "waiter")
+    __slots__ = ("items", "waiters")
 
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self) -> None:
         self.items: deque[Any] = deque()
-        self.waiter: list[Any] | None = None
+        self.waiters = WaitQueue()
 
     def add(self, obj: Any) -> None:
         self.items.append(obj)
-        w = self.waiter
-        if w is not None and w[1] is PENDING:
-            w[1] = None
-            self.hub._ready.append(w)
+        if self.waiters:
+            self.waiters.claim_first(None)
 
 
 def iwait(
@@ -534,7 +538,7 @@ def iwait(
         return
     hub = get_hub()
     deadline = None if timeout is None else hub.clock() + timeout
-    collector = _Collector(hub)
+    collector = _Collector()
     add = collector.add
     for obj in objects:
         obj.rawlink(add)
@@ -542,12 +546,7 @@ def iwait(
         for _ in range(count):
             if not collector.items:
                 remaining = None if deadline is None else max(deadline - hub.clock(), 0.0)
-                w = collector.waiter = [getcurrent(), PENDING]
-                try:
-                    value = hub.suspend(w, remaining)
-                finally:
-                    collector.waiter = None
-                if value is TIMEOUT and not collector.items:
+                if collector.waiters.park(None, remaining) is TIMEOUT and not collector.items:
                     return
             yield collector.items.popleft()
     finally:

@@ -639,7 +639,7 @@ class socket(_original_socket):
         hub = _get_hub_if_exists()
         if hub is not None:
             fd = _c.fileno(self)
-            if fd in hub._fds:
+            if hub.fd_known(fd):
                 hub.notify_closing(fd)
 
     def _real_close(self, _ss: Any = _c) -> None:

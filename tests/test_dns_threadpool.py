@@ -240,7 +240,7 @@ def test_fork_fails_jobs_in_flight_in_the_child():
         for result in (running, queued):
             with pytest.raises(RuntimeError, match="forked"):
                 result.get(timeout=5)
-        return 0 if get_hub().keepalive == 0 else 2
+        return 0 if get_hub().statistics().keepalive == 0 else 2
 
     try:
         assert _in_child(check) == 0

@@ -172,7 +172,7 @@ def test_item_handed_back_when_foreign_getter_is_gone():
     # must come back to the queue (white box: the waiter entry is made by hand).
     other_hub, stop, t = _thread_with_hub()
     q = Queue()
-    dead_waiter = [None, PENDING, other_hub]  # its greenlet's wait is over
+    dead_waiter = [None, PENDING, other_hub, None]  # its greenlet's wait is over
     q._getters.append(dead_waiter)
     q.put("precious")
     assert q.get(timeout=LONG) == "precious"  # handed back by the other thread's hub
@@ -184,7 +184,7 @@ def test_item_handed_back_when_foreign_getter_is_gone():
 def test_permit_handed_back_when_foreign_waiter_is_gone():
     other_hub, stop, t = _thread_with_hub()
     s = Semaphore(0)
-    s._waiters.append([None, PENDING, other_hub])
+    s._waiters.append([None, PENDING, other_hub, None])
     s.release()
     assert s.acquire(timeout=LONG) is True
     stop.set()

@@ -6,6 +6,7 @@ Everything else in ``hub`` is built on what this package exports and nothing mor
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
 from ._hub import (
     Hub,
+    HubStatistics,
     count_helper_thread,
     get_hub,
     get_hub_if_exists,
@@ -32,21 +33,28 @@ from ._originals import (
 )
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
+from ._waitqueue import NOTHING, TAKEN, WATCH, WaitQueue, WaitQueueStatistics
 
 __all__ = [
+    "NOTHING",
     "PENDING",
+    "TAKEN",
     "TIMEOUT",
+    "WATCH",
     "BlockingSwitchOutError",
     "Callback",
     "ConcurrentObjectUseError",
     "FdState",
     "Hub",
+    "HubStatistics",
     "InvalidSwitchError",
     "LoopExit",
     "RealSimpleQueue",
     "RealThreadLocal",
     "Throw",
     "Timer",
+    "WaitQueue",
+    "WaitQueueStatistics",
     "add_waiter",
     "allocate_lock",
     "count_helper_thread",

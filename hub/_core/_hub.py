@@ -53,6 +53,7 @@ from ._wakeup import Wakeup
 
 __all__ = [
     "Hub",
+    "HubStatistics",
     "count_helper_thread",
     "get_hub",
     "get_hub_if_exists",
@@ -97,6 +98,41 @@ def set_threadpool_factory(factory: Callable[[Hub], Any]) -> None:
     _threadpool_factory[0] = factory
 
 
+class HubStatistics:
+    """What ``Hub.statistics()`` reports, a snapshot:
+
+    - ``ready``: entries queued to run (claimed waiters, callbacks, started greenlets), not
+      counting ones that went stale (cancelled callbacks, waits that ended another way);
+    - ``timers``: timers pending (neither fired nor cancelled);
+    - ``fds``: fds the hub knows (``fd_state``), its own wake-up fd not counted;
+    - ``fds_awaited``: those a greenlet waits on now;
+    - ``keepalive``: wake-ups counted with ``keep_alive`` (thread-pool jobs in flight);
+    - ``threadsafe_calls``: ``run_threadsafe`` calls queued and not yet taken by the loop.
+    """
+
+    __slots__ = ("fds", "fds_awaited", "keepalive", "ready", "threadsafe_calls", "timers")
+
+    def __init__(
+        self,
+        ready: int,
+        timers: int,
+        fds: int,
+        fds_awaited: int,
+        keepalive: int,
+        threadsafe_calls: int,
+    ) -> None:
+        self.ready = ready
+        self.timers = timers
+        self.fds = fds
+        self.fds_awaited = fds_awaited
+        self.keepalive = keepalive
+        self.threadsafe_calls = threadsafe_calls
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
+        return f"HubStatistics({fields})"
+
+
 class Hub(greenlet):
     """The event loop of one OS thread, itself a greenlet. Use :func:`get_hub` to obtain it.
 
@@ -116,6 +152,7 @@ class Hub(greenlet):
         "_timer_seq",
         "_timers",
         "clock",
+        "schedule",
     )
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
@@ -128,6 +165,10 @@ class Hub(greenlet):
         self.clock: Callable[[], float] = clock or _originals.monotonic
         self._jump = getattr(self.clock, "jump", None)
         self._ready: deque[Any] = deque()
+        #: ``schedule(entry)``: queue a ready entry (a claimed waiter, a Callback, a started
+        #: Greenlet) to be switched to soon; this thread only. It is the ready queue's own
+        #: ``append``, so scheduling costs one C call (see ``_waiter`` for the entries).
+        self.schedule: Callable[[Any], None] = self._ready.append
         self._idle: deque[list[Any]] = deque()
         self._timers: list[tuple[float, int, Timer]] = []
         self._timer_seq = 0
@@ -135,9 +176,9 @@ class Hub(greenlet):
         self._fds: dict[int, FdState] = {}
         self._threadsafe: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._wake_pending = False
-        #: Count of outstanding reasons to keep waiting that the hub cannot see (thread pool
-        #: jobs in flight): while positive, an idle hub blocks instead of raising LoopExit.
-        self.keepalive = 0
+        # Outstanding reasons to keep waiting that the hub cannot see (thread-pool jobs in
+        # flight): while positive, an idle hub blocks instead of raising LoopExit (keep_alive).
+        self._keepalive = 0
         self._joiners: list[list[Any]] = []
         self._destroyed = False
         self._setup_io()
@@ -165,6 +206,23 @@ class Hub(greenlet):
             pool = self._threadpool = factory(self)
         return pool
 
+    def statistics(self) -> HubStatistics:
+        """What the hub holds now (for tests and debugging; see :class:`HubStatistics`)."""
+        wakeup_st = self._wakeup_st
+        awaited = sum(
+            1
+            for st in self._fds.values()
+            if st is not wakeup_st and (st.reader is not None or st.writer is not None)
+        )
+        return HubStatistics(
+            ready=sum(1 for e in self._ready if e[0] is not None),
+            timers=len(self._timers) - self._cancelled_timers,
+            fds=len(self._fds) - 1,
+            fds_awaited=awaited,
+            keepalive=self._keepalive,
+            threadsafe_calls=len(self._threadsafe),
+        )
+
     def __repr__(self) -> str:
         return (
             f"<Hub at {id(self):#x} thread={self.thread_ident} ready={len(self._ready)} "
@@ -172,6 +230,25 @@ class Hub(greenlet):
         )
 
     # -- scheduling (callable from any greenlet of this thread) ---------------------------------
+
+    def keep_alive(self, delta: int) -> None:
+        """Count ``delta`` more (or, negative, fewer) pending wake-ups the hub cannot see.
+
+        A helper thread's job in flight will wake the hub through ``run_threadsafe`` when it
+        ends; while such jobs are counted, a hub with nothing else to do waits for them instead
+        of raising LoopExit. Each +1 must be matched by a -1, in this hub's thread.
+        """
+        self._keepalive += delta
+
+    @property
+    def destroyed(self) -> bool:
+        """True once :meth:`destroy` ran: the hub runs nothing any more."""
+        return self._destroyed
+
+    def fd_known(self, fd: int) -> bool:
+        """True if ``fd`` has an FdState here (``fd_state`` made it and ``notify_closing`` has
+        not ended it)."""
+        return fd in self._fds
 
     def run_callback(self, fn: Callable[..., Any], *args: Any) -> Callback:
         """Run ``fn(*args)`` in the hub soon, after what is ready now; returns a cancellable
@@ -603,7 +680,7 @@ class Hub(greenlet):
         block = -1.0
         if timers:
             block = max(timers[0][0] - self.clock(), 0.0)
-        if self._threadsafe or self.keepalive or self._io_awaited():
+        if self._threadsafe or self._keepalive or self._io_awaited():
             return block
         for _, _, t in timers:
             if t.active and t.ref:
