@@ -592,3 +592,58 @@ def test_start_later_timer_does_not_resume_a_greenlet_started_another_way(clock)
     hub.spawn(g.switch)
     hub.sleep(0.3)
     assert woke == [pytest.approx(0.2)]
+
+
+# -- links run before the waits on the greenlet return (gevent's order) --------------------------
+
+
+def _linked(g: Greenlet, ran: list) -> None:
+    g.link(lambda src: ran.append("link"))
+    g.rawlink(lambda src: ran.append("rawlink"))
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        lambda g: g.join(),
+        lambda g: g.get(),
+        lambda g: hub.joinall([g]),
+        lambda g: hub.joinall([g], timeout=60),
+        lambda g: hub.wait([g]),
+        lambda g: list(hub.iwait([g])),
+    ],
+    ids=["join", "get", "joinall", "joinall-timeout", "wait", "iwait"],
+)
+def test_links_have_run_when_a_wait_returns(wait):
+    ran: list = []
+    g = hub.spawn(hub.sleep, 0)
+    _linked(g, ran)
+    wait(g)
+    assert sorted(ran) == ["link", "rawlink"]
+
+
+def test_links_have_run_when_a_failed_greenlet_is_joined(capsys):
+    ran: list = []
+    g = hub.spawn(lambda: 1 / 0)
+    _linked(g, ran)
+    with pytest.raises(ZeroDivisionError):
+        g.get()
+    assert sorted(ran) == ["link", "rawlink"]
+
+
+def test_links_have_run_when_a_killed_greenlet_is_joined():
+    ran: list = []
+    g = hub.spawn(hub.sleep, 60)
+    hub.sleep(0)
+    _linked(g, ran)
+    g.kill()  # block=True: joins
+    assert sorted(ran) == ["link", "rawlink"]
+
+
+def test_asyncresult_links_have_run_when_get_returns():
+    ran: list = []
+    result = hub.AsyncResult()
+    result.rawlink(lambda src: ran.append("rawlink"))
+    hub.spawn(result.set, 5)
+    assert result.get() == 5
+    assert ran == ["rawlink"]
