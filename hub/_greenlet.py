@@ -15,6 +15,7 @@ from ._core import (
     PENDING,
     TIMEOUT,
     BlockingSwitchOutError,
+    SelfEntry,
     Throw,
     Timer,
     WaitQueue,
@@ -85,7 +86,7 @@ def idle() -> None:
     get_hub().idle_wait()
 
 
-class Greenlet(greenlet, Generic[_T]):
+class Greenlet(SelfEntry, greenlet, Generic[_T]):
     """A greenlet run by the hub: ``Greenlet(fn, *args, **kwargs).start()``, or :func:`spawn`.
 
     When ``fn`` returns, ``value`` holds the result; if it raises, ``exception`` holds the error,
@@ -213,6 +214,7 @@ class Greenlet(greenlet, Generic[_T]):
     def start(self) -> None:
         """Schedule it to run in the hub soon. A no-op if already started."""
         if self._start is None and self._exception is _NOT_DONE and not self.gr_frame:
+            # A started greenlet is its own ready entry (SelfEntry): no list per start.
             if type(self).__getitem__ is _entry_item:
                 self._start = True
                 self._hub.schedule(self)
@@ -220,15 +222,6 @@ class Greenlet(greenlet, Generic[_T]):
                 # A subclass with a __getitem__ of its own cannot be read as a ready entry.
                 w = self._start = [self, None]
                 self._hub.schedule(w)
-
-    def __getitem__(self, index: int) -> Any:
-        # A started greenlet is its own entry in the hub's ready queue, whose loop switches to
-        # entry[0] (see hub._core._waiter): no [greenlet, value] list is allocated per start. The
-        # entry reads None, and is skipped, once the start is cancelled (kill) or the greenlet
-        # began running by other means.
-        return self if self._start is True else None
-
-    __iter__ = None  # __getitem__ must not make it iterable (iter() would never end)
 
     def start_later(self, seconds: float) -> None:
         """Schedule it to run after ``seconds``. A no-op if already started."""
@@ -412,7 +405,7 @@ class Greenlet(greenlet, Generic[_T]):
         ]
 
 
-_entry_item = Greenlet.__getitem__
+_entry_item = SelfEntry.__getitem__
 
 
 def _disarm(start: Any) -> None:

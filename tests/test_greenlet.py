@@ -647,3 +647,26 @@ def test_asyncresult_links_have_run_when_get_returns():
     hub.spawn(result.set, 5)
     assert result.get() == 5
     assert ran == ["rawlink"]
+
+
+# -- a started Greenlet is its own ready entry, and nothing more -----------------------------------
+
+
+def test_a_started_greenlet_answers_index_0_only():
+    g = hub.spawn(hub.sleep, 0)
+    assert g[0] is g  # the hub's ready queue reads this
+    for index in (1, -1, 7, "x", slice(0, 1), False, 0.0):
+        with pytest.raises(TypeError, match="not subscriptable"):
+            g[index]
+    with pytest.raises(TypeError):
+        iter(g)
+    with pytest.raises(TypeError, match="not subscriptable"):
+        greenlet()[0]  # as for any greenlet
+    g.join()
+    assert g[0] is None  # it ran: a stale entry
+
+
+def test_a_killed_greenlet_is_a_stale_entry():
+    g = hub.spawn(hub.sleep, 0)
+    g.kill()
+    assert g[0] is None

@@ -32,7 +32,7 @@ from ._originals import (
     thread_count,
 )
 from ._timers import Timer
-from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
+from ._waiter import PENDING, TIMEOUT, Callback, SelfEntry, Throw, new_waiter, wake
 from ._waitqueue import NOTHING, TAKEN, WATCH, WaitQueue, WaitQueueStatistics
 
 __all__ = [
@@ -51,6 +51,7 @@ __all__ = [
     "LoopExit",
     "RealSimpleQueue",
     "RealThreadLocal",
+    "SelfEntry",
     "Throw",
     "Timer",
     "WaitQueue",
