@@ -123,9 +123,6 @@ class _Flag:
         """How many greenlets wait for it (for tests and debugging)."""
         return self._waiters.statistics()
 
-    def _waiter_count(self) -> int:
-        return len(self._waiters)
-
 
 class Event(_Flag):
     """A flag that greenlets can wait for: ``set()`` wakes every waiter, ``clear()`` resets it.

@@ -61,7 +61,8 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
     if seconds <= 0:
         # The switching rule, inlined: the hottest wait there is.
         w = [cur, None]
-        hub.schedule(w)
+        schedule = hub.schedule  # (a local: see Hub.schedule)
+        schedule(w)
         try:
             hub.switch()
         finally:
@@ -217,7 +218,8 @@ class Greenlet(SelfEntry, greenlet, Generic[_T]):
             # A started greenlet is its own ready entry (SelfEntry): no list per start.
             if type(self).__getitem__ is _entry_item:
                 self._start = True
-                self._hub.schedule(self)
+                schedule = self._hub.schedule  # (a local: see Hub.schedule)
+                schedule(self)
             else:
                 # A subclass with a __getitem__ of its own cannot be read as a ready entry.
                 w = self._start = [self, None]
@@ -299,6 +301,10 @@ class Greenlet(SelfEntry, greenlet, Generic[_T]):
         # the joiners, so it runs (until it finishes or blocks) before they return.
         if self._joiners:
             self._joiners.claim_all(None)
+
+    def statistics(self) -> GreenletStatistics:
+        """Links not run yet and greenlets in ``join()`` (for tests and debugging)."""
+        return GreenletStatistics(len(self._links or ()), len(self._joiners or ()))
 
     # -- waiting for it -------------------------------------------------------------------------
 
@@ -408,6 +414,19 @@ class Greenlet(SelfEntry, greenlet, Generic[_T]):
 _entry_item = SelfEntry.__getitem__
 
 
+class GreenletStatistics:
+    """What ``Greenlet.statistics()`` reports: ``links`` not run yet, ``joiners`` waiting."""
+
+    __slots__ = ("joiners", "links")
+
+    def __init__(self, links: int, joiners: int) -> None:
+        self.links = links
+        self.joiners = joiners
+
+    def __repr__(self) -> str:
+        return f"GreenletStatistics(links={self.links}, joiners={self.joiners})"
+
+
 def _disarm(start: Any) -> None:
     """Make a pending start entry (start_later's Timer, or a ``[greenlet, None]`` list) inert."""
     if isinstance(start, Timer):
@@ -453,7 +472,8 @@ def spawn(run: Callable[..., _T], *args: Any, **kwargs: Any) -> Greenlet[_T]:
     else:
         g = Greenlet(run)
     g._start = True
-    g._hub.schedule(g)
+    schedule = g._hub.schedule  # (a local: see Hub.schedule)
+    schedule(g)
     return g
 
 

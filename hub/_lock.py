@@ -115,7 +115,8 @@ class Semaphore:
             h = w[2]
             if w[1] is PENDING and h.thread_ident == get_ident():
                 w[1] = True
-                h.schedule(w)
+                schedule = h.schedule  # (a local: see Hub.schedule)
+                schedule(w)
                 lock.release()
                 return
             waiters.appendleft(w)

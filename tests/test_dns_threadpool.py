@@ -260,7 +260,7 @@ def test_fork_child_keeps_an_outcome_delivered_just_before():
     deadline = time.monotonic() + 10
     while result in pool._pending and time.monotonic() < deadline:
         _thread_sleep(0.001)  # blocks the thread, so the hub cannot take the delivery
-    assert h._threadsafe, "the delivery should be queued, not yet run"
+    assert h.statistics().threadsafe_calls, "the delivery should be queued, not yet run"
 
     def check() -> int:
         return 0 if result.get(timeout=5) == 7 else 2

@@ -78,7 +78,7 @@ def test_queue_put_from_threads_wakes_getter():
     assert sorted(got) == sorted((k, i) for k in range(n_threads) for i in range(per_thread))
     for k in range(n_threads):
         assert [i for (kk, i) in got if kk == k] == list(range(per_thread))
-    assert q.empty() and len(q._getters) == 0
+    assert q.empty() and q.statistics().getters == 0
 
 
 def test_bounded_queue_between_hub_threads():
@@ -103,7 +103,7 @@ def test_bounded_queue_between_hub_threads():
         got.append(item)
     t.join(LONG)
     assert got == list(range(count))
-    assert len(q._putters) == 0 and len(q._getters) == 0
+    assert q.statistics().putters == 0 and q.statistics().getters == 0
 
 
 def test_ping_pong_between_hub_threads():

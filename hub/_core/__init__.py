@@ -13,7 +13,7 @@ from ._hub import (
     set_hub,
     set_threadpool_factory,
 )
-from ._io import FdState, add_waiter, remove_waiter
+from ._io import FdState, FdStatistics, add_waiter, remove_waiter
 from ._originals import (
     RealSimpleQueue,
     RealThreadLocal,
@@ -45,6 +45,7 @@ __all__ = [
     "Callback",
     "ConcurrentObjectUseError",
     "FdState",
+    "FdStatistics",
     "Hub",
     "HubStatistics",
     "InvalidSwitchError",

@@ -46,7 +46,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import _originals
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
-from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
+from ._io import NEW, UNPOLLABLE, FdState, FdStatistics, add_waiter, make_poller, remove_waiter
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
@@ -103,14 +103,25 @@ class HubStatistics:
 
     - ``ready``: entries queued to run (claimed waiters, callbacks, started greenlets), not
       counting ones that went stale (cancelled callbacks, waits that ended another way);
-    - ``timers``: timers pending (neither fired nor cancelled);
+    - ``timers``: timers pending (neither fired nor cancelled); ``timer_heap``: the heap's
+      length, cancelled timers not yet dropped included;
     - ``fds``: fds the hub knows (``fd_state``), its own wake-up fd not counted;
     - ``fds_awaited``: those a greenlet waits on now;
     - ``keepalive``: wake-ups counted with ``keep_alive`` (thread-pool jobs in flight);
-    - ``threadsafe_calls``: ``run_threadsafe`` calls queued and not yet taken by the loop.
+    - ``threadsafe_calls``: ``run_threadsafe`` calls queued and not yet taken by the loop;
+    - ``poller``: ``"epoll"`` or ``"selectors"`` (the level-triggered fallback).
     """
 
-    __slots__ = ("fds", "fds_awaited", "keepalive", "ready", "threadsafe_calls", "timers")
+    __slots__ = (
+        "fds",
+        "fds_awaited",
+        "keepalive",
+        "poller",
+        "ready",
+        "threadsafe_calls",
+        "timer_heap",
+        "timers",
+    )
 
     def __init__(
         self,
@@ -120,9 +131,13 @@ class HubStatistics:
         fds_awaited: int,
         keepalive: int,
         threadsafe_calls: int,
+        timer_heap: int,
+        poller: str,
     ) -> None:
         self.ready = ready
         self.timers = timers
+        self.timer_heap = timer_heap
+        self.poller = poller
         self.fds = fds
         self.fds_awaited = fds_awaited
         self.keepalive = keepalive
@@ -167,7 +182,9 @@ class Hub(greenlet):
         self._ready: deque[Any] = deque()
         #: ``schedule(entry)``: queue a ready entry (a claimed waiter, a Callback, a started
         #: Greenlet) to be switched to soon; this thread only. It is the ready queue's own
-        #: ``append``, so scheduling costs one C call (see ``_waiter`` for the entries).
+        #: ``append``, so scheduling costs one C call (see ``_waiter`` for the entries). Hot
+        #: paths read it into a local first: Python 3.11 specialises ``x = hub.schedule`` (a
+        #: slot) but not ``hub.schedule(e)``, a method call on an attribute holding a callable.
         self.schedule: Callable[[Any], None] = self._ready.append
         self._idle: deque[list[Any]] = deque()
         self._timers: list[tuple[float, int, Timer]] = []
@@ -221,7 +238,14 @@ class Hub(greenlet):
             fds_awaited=awaited,
             keepalive=self._keepalive,
             threadsafe_calls=len(self._threadsafe),
+            timer_heap=len(self._timers),
+            poller="selectors" if self._level_triggered else "epoll",
         )
+
+    def fd_statistics(self, fd: int) -> FdStatistics | None:
+        """``FdState.statistics()`` of ``fd``, or None if the hub does not know it."""
+        st = self._fds.get(fd)
+        return None if st is None or st is self._wakeup_st else st.statistics()
 
     def __repr__(self) -> str:
         return (

@@ -65,6 +65,7 @@ __all__ = [
     "UNPOLLABLE",
     "EpollPoller",
     "FdState",
+    "FdStatistics",
     "SelectorPoller",
     "make_poller",
 ]
@@ -129,8 +130,39 @@ class FdState:
         self.hung_up = False  # the peer closed or the fd has an error (edge-triggered poller)
         self.mask = 0  # the interest currently registered (level-triggered poller only)
 
+    def statistics(self) -> FdStatistics:
+        """Who waits on the fd and what the hub knows of it (for tests and debugging)."""
+        return FdStatistics(
+            _count(self.reader), _count(self.writer), self.readable, self.hung_up, self.mask
+        )
+
     def __repr__(self) -> str:
         return f"<FdState fd={self.fd} reader={self.reader!r} writer={self.writer!r}>"
+
+
+class FdStatistics:
+    """What ``FdState.statistics()`` reports: ``readers`` and ``writers`` waiting, the
+    ``readable`` and ``hung_up`` flags (see FdState), and ``interest``, the events registered
+    with a level-triggered poller (0 for epoll, whose registration never changes)."""
+
+    __slots__ = ("hung_up", "interest", "readable", "readers", "writers")
+
+    def __init__(self, readers: int, writers: int, readable: bool, hung_up: bool, interest: int):
+        self.readers = readers
+        self.writers = writers
+        self.readable = readable
+        self.hung_up = hung_up
+        self.interest = interest
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
+        return f"FdStatistics({fields})"
+
+
+def _count(slot: Any) -> int:
+    if slot is None:
+        return 0
+    return len(slot) if type(slot) is deque else 1
 
 
 def add_waiter(slot: Any, w: Any) -> Any:
