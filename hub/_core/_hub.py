@@ -312,17 +312,19 @@ class Hub(greenlet):
 
     # -- waiting (from the greenlet that waits) ------------------------------------------------
 
-    def suspend(self, w: list[Any], timeout: float | None = None) -> Any:
+    def suspend(self, w: list[Any], timeout: float | None = None, ref: bool = True) -> Any:
         """Switch to the hub until ``w`` is woken; return its value (``TIMEOUT`` if timed out).
 
         ``w`` must already be registered wherever its wake-up will come from; the caller removes
-        that registration in its own ``finally``. This is the one way greenlets wait.
+        that registration in its own ``finally``. This is the one way greenlets wait (only
+        ``sleep(0)`` and ``hub.socket``'s blocking recv spell out the same steps, for speed).
+        ``ref=False``: the timeout alone does not keep a deadlocked hub waiting (see ``join``).
         """
         if w[0] is self:
             raise BlockingSwitchOutError(
                 "cannot block in the hub: a callback or raw link called a blocking function"
             )
-        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT)
+        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT, ref)
         try:
             self.switch()
         finally:
@@ -366,9 +368,9 @@ class Hub(greenlet):
         """
         if not st.pollable:
             return True
-        # The switching rule, inlined as in suspend() (this is the socket hot path): register,
-        # switch to the hub, unregister in finally. One waiter per fd is the common case.
-        # hub.socket.socket.recv spells out the same steps for its blocking wait: keep them alike.
+        # The switching rule: register, suspend, unregister in finally. One waiter per fd is the
+        # common case. hub.socket.socket.recv spells out the same steps for its blocking wait
+        # (no timeout, edge-triggered): keep them alike.
         cur = getcurrent()
         if cur is self:
             raise BlockingSwitchOutError("cannot wait for IO in the hub (from a callback)")
@@ -381,24 +383,9 @@ class Hub(greenlet):
             st.reader = w if slot is None else add_waiter(slot, w)
         if self._level_triggered:
             self._poller.update(st)
-        if timeout is None:
-            timer = None
-        else:
-            # self.timer() inlined: nearly every socket wait has a timeout (urllib, requests).
-            when = self.clock() + timeout
-            timer = Timer(self, when, w, TIMEOUT)
-            self._timer_seq = seq = self._timer_seq + 1
-            heappush(self._timers, (when, seq, timer))
         try:
-            self.switch()
+            value = self.suspend(w, timeout)
         finally:
-            w[0] = None
-            if timer is not None and timer.active:
-                # Timer.cancel() inlined (the entry is a waiter, not a callback to disarm).
-                timer.active = False
-                self._cancelled_timers = cancelled = self._cancelled_timers + 1
-                if cancelled > 256 and cancelled * 2 > len(self._timers):
-                    self._compact_timers()
             if write:
                 slot = st.writer
                 if slot is w:
@@ -413,15 +400,10 @@ class Hub(greenlet):
                     st.reader = remove_waiter(slot, w)
             if self._level_triggered and st.fd >= 0:
                 self._poller.update(st)
-        value = w[1]
         if value is True:
             return True
         if value is TIMEOUT:
             return False
-        if value is PENDING:
-            raise InvalidSwitchError(
-                f"{cur!r} was resumed by a direct switch while it waited for IO"
-            )
         raise value
 
     def wait_fds(
@@ -508,12 +490,9 @@ class Hub(greenlet):
         """
         w = [getcurrent(), PENDING]
         self._joiners.append(w)
-        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT, ref=False)
         try:
-            value = self.suspend(w)
+            value = self.suspend(w, timeout, False)
         finally:
-            if timer is not None:
-                timer.cancel()
             for i, x in enumerate(self._joiners):
                 if x is w:
                     del self._joiners[i]
