@@ -29,16 +29,21 @@ description)*, while ``epoll_ctl`` can only name the fd number:
   a registration we remember for that number is gone (or belongs to the old description), so
   trusting our table would wait forever.
 
-Hence two kinds of registration:
+Hence every registration goes through ``Hub.fd_state(fd)``, which always starts with
+``epoll_ctl(ADD)``: EEXIST proves that this very (fd, description) pair is registered already;
+success means a new description now has that number (and its current readiness is reported as
+an edge at the next poll). Either way the registration is right, for one syscall. Two kinds of
+caller:
 
-- *Owned* (``Hub.fd_state``): the cooperative socket object registers its fd the first time it
-  has to wait (one ``epoll_ctl(ADD)`` for the socket's life) and tells the hub before it closes
-  (``Hub.close_fd``), which wakes its waiters with EBADF and does ``epoll_ctl(DEL)`` while the fd
-  still refers to the right description. The socket caches the FdState, so later waits are free.
-- *Unowned* (``Hub.wait_read(fd)`` on a bare number, select(), selectors): we cannot know whether
-  the number still means the same file, so each such wait starts with ``epoll_ctl(ADD)``. EEXIST
-  proves that this very (fd, description) pair is registered already; success means a new
-  description now has that number. Either way the registration is right, for one syscall.
+- *Owners* (the cooperative socket): the socket calls ``fd_state`` once, when it first needs
+  the hub (``connect`` on EINPROGRESS, or the first wait), keeps the FdState, and tells the hub
+  before it closes (``Hub.notify_closing(fd)``), which wakes its waiters with EBADF and does
+  ``epoll_ctl(DEL)`` while the fd still refers to the right description. Later waits on the
+  cached state (``Hub.wait_fd``) cost no syscall. ``FdState.hub`` becomes None once the state is
+  ended, so an owner's one test ``st.hub is hub`` tells it whether its cache is still good.
+- *Bare numbers* (``hub.wait_read(fd)`` and friends, select(), selectors): we cannot know whether
+  the number still means the same file, so each such wait calls ``fd_state`` again (one
+  ``epoll_ctl(ADD)``), then ``Hub.wait_fds``.
 
 Files epoll refuses (regular files and directories: EPERM) are always ready, as poll() reports
 them; waits on them return at once. An fd that is not open at all raises OSError(EBADF) like
