@@ -25,7 +25,16 @@ from typing import Any, Generic, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import NOTHING, PENDING, TIMEOUT, WATCH, WaitQueue, allocate_lock, get_hub
+from ._core import (
+    NOTHING,
+    PENDING,
+    TIMEOUT,
+    WATCH,
+    WaitQueue,
+    allocate_lock,
+    get_hub,
+    get_ident,
+)
 from ._event import Event
 
 __all__ = [
@@ -165,9 +174,22 @@ class Queue(Generic[_T]):
             return
         lock = self._lock
         lock.acquire()
-        if self._getters and self._getters.claim_first(item, _hand_back, self):
-            lock.release()
-            return
+        getters = self._getters
+        if getters:
+            # WaitQueue.claim_first's common case inlined (the first getter, of this thread,
+            # unclaimed, not a peek; callgrind queue1: the call costs +3.7% per item).
+            w = getters.popleft()
+            h = w[2]
+            if w[1] is PENDING and w[3] is None and h.thread_ident == get_ident():
+                w[1] = item
+                schedule = h.schedule  # (a local: see Hub.schedule)
+                schedule(w)
+                lock.release()
+                return
+            getters.appendleft(w)
+            if getters.claim_first(item, _hand_back, self):
+                lock.release()
+                return
         if len(self._items) < self._maxsize:
             self._append(item)
             lock.release()

@@ -107,24 +107,9 @@ class WaitQueue(deque):  # type: ignore[type-arg]
         ``park`` releases it. It is ``enqueue`` then ``wait`` (see them), for a caller with
         nothing to re-check in between.
         """
-        # enqueue() and wait() inlined: every wait on a primitive comes through here.
-        g = getcurrent()
-        try:
-            h = g._hub
-        except AttributeError:
-            h = get_hub()
-        w = [g, PENDING, h, offer]
-        self.append(w)
-        if lock is not None:
-            lock.release()
-        try:
-            value = h.suspend(w, timeout)
-        except BaseException:
-            self.unwind(lock, w, hand_back, owner)
-            raise
-        if value is TIMEOUT:
-            return self.abandon(lock, w)
-        return value
+        # (The hottest waits spell these steps out, each with the figure that pays for it:
+        # Semaphore.acquire, Event.wait, Queue.get.)
+        return self.wait(self.enqueue(offer), lock, timeout, hand_back, owner)
 
     def enqueue(self, offer: Any = None) -> list[Any]:
         """Register the current greenlet (lock held); returns the entry to pass to ``wait``.
