@@ -1,7 +1,7 @@
 """User-space instructions per echoed message, counted by callgrind: the A/B figure for socket work.
 
     python bench/callgrind_echo.py [--toolkits greenpatch,gevent] [--conns 10] [--size 64]
-                                   [--messages 2000,10000] [--python PATH]
+                                   [--messages 2000,10000] [--python PATH] [--monitor]
 
 Wall-clock rates are noisy on a shared machine; an instruction count is not. For each toolkit this
 runs the same in-process ping-pong under ``valgrind --tool=callgrind`` twice, with two message
@@ -13,6 +13,12 @@ connection: the client greenlet's ``sendall`` and ``recv`` and the server handle
 The child (``--child TOOLKIT MESSAGES``) patches the stdlib with bench/servers/_toolkit.py's
 ``use()``, exactly as the echo server does. Use a Python that has the toolkits installed
 (``.venv-bench``) and ``PYTHONPATH`` pointing at the greenpatch tree to measure.
+
+``--monitor`` runs each toolkit with its blocking monitor on (0.1 s): greenpatch's through
+GREENPATCH_MAX_BLOCKING_TIME, gevent's through GEVENT_MONITOR_THREAD_ENABLE. Under valgrind the
+program runs some 50 times slower while the watchdogs still wake by the wall clock, so this
+overstates what their periodic wake-ups cost per message; what it shows exactly is any cost paid
+per switch.
 """
 
 from __future__ import annotations
@@ -77,7 +83,16 @@ def child(toolkit: str, messages: int, conns: int, size: int) -> None:
     listener.close()
 
 
-def count(python: str, toolkit: str, messages: int, conns: int, size: int) -> int:
+_MONITOR_ENV = {
+    "GREENPATCH_MAX_BLOCKING_TIME": "0.1",
+    "GEVENT_MONITOR_THREAD_ENABLE": "1",
+    "GEVENT_MAX_BLOCKING_TIME": "0.1",
+}
+
+
+def count(
+    python: str, toolkit: str, messages: int, conns: int, size: int, monitor: bool = False
+) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         cmd = [
@@ -96,6 +111,8 @@ def count(python: str, toolkit: str, messages: int, conns: int, size: int) -> in
         ]
         # A fixed hash seed: str hashes decide dict probe lengths, which would add a little noise.
         env = dict(os.environ, PYTHONHASHSEED="0")
+        if monitor:
+            env.update(_MONITOR_ENV)
         subprocess.run(
             cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
@@ -114,16 +131,18 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--messages", default="2000,10000", help="the two message counts")
     parser.add_argument("--python", default=sys.executable)
+    parser.add_argument("--monitor", action="store_true", help="with the blocking monitor on")
     parser.add_argument("--child", nargs=2, metavar=("TOOLKIT", "MESSAGES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.conns, args.size)
         return
     low, high = (int(n) for n in args.messages.split(","))
-    print(f"echo ping-pong, {args.conns} connections x {args.size} B, in one process")
+    monitored = ", blocking monitor on" if args.monitor else ""
+    print(f"echo ping-pong, {args.conns} connections x {args.size} B, in one process{monitored}")
     for toolkit in args.toolkits.split(","):
-        a = count(args.python, toolkit, low, args.conns, args.size)
-        b = count(args.python, toolkit, high, args.conns, args.size)
+        a = count(args.python, toolkit, low, args.conns, args.size, args.monitor)
+        b = count(args.python, toolkit, high, args.conns, args.size, args.monitor)
         print(f"  {toolkit:<12} {(b - a) / (high - low):>10,.0f} instructions/message", flush=True)
 
 

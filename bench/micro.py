@@ -41,6 +41,7 @@ class Toolkit:
             self.Event = getattr(hub, "Event", None)
             self.Queue = getattr(hub, "Queue", None)
             self.Semaphore = getattr(hub, "Semaphore", None)
+            self.monitor = _greenpatch_monitor
         elif name == "gevent":
             import gevent
             import gevent.event
@@ -53,8 +54,22 @@ class Toolkit:
             self.Event = gevent.event.Event
             self.Queue = gevent.queue.Queue
             self.Semaphore = gevent.lock.Semaphore
+            self.monitor = _gevent_monitor
         else:
             raise SystemExit(f"unknown toolkit {name!r}")
+
+
+def _greenpatch_monitor(limit: float) -> None:
+    from hub import monitor
+
+    monitor.start(limit)
+
+
+def _gevent_monitor(limit: float) -> None:
+    import gevent
+
+    gevent.config.max_blocking_time = limit
+    gevent.get_hub().start_periodic_monitoring_thread()
 
 
 # -- workloads: each returns (operations, seconds) ---------------------------------------------
@@ -72,6 +87,12 @@ def sleep0(tk: Toolkit, scale: float) -> tuple[int, float]:
     start = time.perf_counter()
     tk.joinall([tk.spawn(worker) for _ in range(greenlets)])
     return greenlets * rounds, time.perf_counter() - start
+
+
+def sleep0_monitor(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """sleep0 with the toolkit's blocking monitor on (0.1 s): the price of watching the hub."""
+    tk.monitor(0.1)
+    return sleep0(tk, scale)
 
 
 def spawn_join(tk: Toolkit, scale: float) -> tuple[int, float]:
@@ -199,6 +220,7 @@ def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
 
 WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
     "sleep0": sleep0,
+    "sleep0_monitor": sleep0_monitor,
     "spawn_join": spawn_join,
     "spawn_join_steady": spawn_join_steady,
     "spawn_builtin": spawn_builtin,
@@ -209,6 +231,7 @@ WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
 }
 UNITS = {
     "sleep0": "switches/s",
+    "sleep0_monitor": "switches/s",
     "spawn_join": "greenlets/s",
     "spawn_join_steady": "greenlets/s",
     "spawn_builtin": "greenlets/s",

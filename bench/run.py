@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only this group (echo, http, fetch, micro, memory, tls) or case; repeatable",
+        help="run only this group (echo, http, fetch, subprocess, micro, memory, tls) or case; "
+        "repeatable",
     )
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--chart", help="write the PNG chart of the ratios here")
@@ -190,6 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     tgts = report.targets(cases, results)
     if tgts:
         print(report.targets_text(tgts))
+    monitor_cost = report.monitor_cost_text(results)
+    if monitor_cost:
+        print(monitor_cost)
     report.write_json(json_path, cases, results, meta, tgts)
     print(f"\nraw results: {json_path}")
     print(report.chart(chart_path, cases, results, meta))

@@ -24,6 +24,7 @@ from ._core import (
     InvalidSwitchError,
     LoopExit,
     get_hub,
+    reinit,
 )
 from ._event import AsyncResult, Event
 from ._greenlet import (
@@ -42,8 +43,10 @@ from ._lock import BoundedSemaphore, Condition, Lock, RLock, Semaphore
 from ._taskgroup import TaskGroup
 from ._timeout import Timeout, with_timeout
 from .local import local
+from .os import fork
 from .pool import Group, Pool
 from .queue import Channel, JoinableQueue, LifoQueue, PriorityQueue, Queue, SimpleQueue
+from .signal import signal_handler
 
 __version__ = "0.1.0.dev0"
 
@@ -72,6 +75,7 @@ __all__ = [
     "SimpleQueue",
     "TaskGroup",
     "Timeout",
+    "fork",
     "get_hub",
     "getcurrent",
     "idle",
@@ -79,6 +83,8 @@ __all__ = [
     "joinall",
     "killall",
     "local",
+    "reinit",
+    "signal_handler",
     "sleep",
     "spawn",
     "spawn_later",

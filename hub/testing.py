@@ -1,4 +1,9 @@
-"""Helpers for testing code that runs on the hub: a virtual clock and a fresh hub per test."""
+"""Helpers for testing code that runs on the hub: a virtual clock, a fresh hub, a pytest plugin.
+
+``pytest -p hub.testing`` loads the plugin in ``hub._pytest_plugin``: a fresh hub per test, a
+leak check, the ``clock`` fixture and LoopExit/blocking reports (docs/diagnostics.md). This
+module itself needs no pytest.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,21 @@ from ._core import Hub, get_hub_if_exists, set_hub
 
 __all__ = ["VirtualClock", "fresh_hub", "virtual_time"]
 
+#: Loaded by pytest when this module is a plugin (``-p hub.testing``); ignored otherwise.
+pytest_plugins = ["hub._pytest_plugin"]
+
 
 class VirtualClock:
     """A hub clock that stands still while anything can run, then jumps to the next timer.
 
     Under it, ``sleep(3600)`` returns at once yet in the right order relative to every other
-    timer, so timeout tests are instant and do not depend on the machine's load. Real IO still
-    takes real time: while an fd is awaited and no timer is due, the hub blocks as usual.
+    timer, so timeout tests are instant and do not depend on the machine's load. This is what
+    trio calls an *autojump* clock (``MockClock(autojump_threshold=0)``): the hub jumps as soon as
+    every greenlet waits and no IO is ready. Real IO still takes real time: the hub polls IO
+    first, and while an fd is awaited and nothing is ready it waits for it only until the next
+    timer is due, in virtual time, which passes at once.
+
+    Pass it to ``Hub(clock)``, or use :func:`virtual_time` or the pytest ``clock`` fixture.
     """
 
     def __init__(self, start: float = 0.0) -> None:

@@ -1,9 +1,10 @@
 """Make the blocking standard library cooperative: ``import monkeypatch; monkeypatch.patch_all()``.
 
-After it, unmodified code that uses socket, DNS, time.sleep, select, selectors or ssl (urllib,
-http.client, requests, socketserver, ...) runs on the calling thread's hub: a blocking call
-suspends only the greenlet that made it. What is replaced is listed, row by row, in
-``monkeypatch/_table.py``; nothing else is touched, and nothing happens at import time.
+After it, unmodified code that uses socket, DNS, time.sleep, select, selectors, ssl,
+subprocess, os.waitpid and signal handlers (urllib, http.client, requests, socketserver, ...)
+runs on the calling thread's hub: a blocking call suspends only the greenlet that made it.
+What is replaced is listed, row by row, in ``monkeypatch/_table.py``; nothing else is touched,
+and nothing happens at import time.
 
 Calling it late works too: modules imported earlier that copied a replaced object into their own
 globals (``from socket import create_connection``, ``_Selector = selectors.PollSelector``) are
@@ -32,9 +33,12 @@ __all__ = [
     "is_object_patched",
     "patch_all",
     "patch_dns",
+    "patch_os",
     "patch_select",
+    "patch_signal",
     "patch_socket",
     "patch_ssl",
+    "patch_subprocess",
     "patch_time",
 ]
 
@@ -97,6 +101,9 @@ def patch_all(
     time: bool = True,
     select: bool = True,
     ssl: bool = True,
+    subprocess: bool = True,
+    os: bool = True,
+    signal: bool = True,
     **more: bool,
 ) -> None:
     """Make the blocking stdlib cooperative (each keyword turns one group on or off).
@@ -109,8 +116,21 @@ def patch_all(
         raise TypeError(
             f"patch_all() got an unexpected keyword argument {name!r} (known: {', '.join(OPTIONS)})"
         )
-    enabled = {"socket": socket, "dns": dns, "time": time, "select": select, "ssl": ssl}
+    enabled = {
+        "socket": socket,
+        "dns": dns,
+        "time": time,
+        "select": select,
+        "ssl": ssl,
+        "subprocess": subprocess,
+        "os": os,
+        "signal": signal,
+    }
     _patch([name for name in OPTIONS if enabled[name]])
+    # GREENPATCH_MAX_BLOCKING_TIME starts the blocking monitor (docs/diagnostics.md).
+    from hub import monitor
+
+    monitor.start_from_environment()
 
 
 def patch_socket(dns: bool = True) -> None:
@@ -138,6 +158,25 @@ def patch_ssl() -> None:
     included) wraps sockets in :class:`hub.ssl.SSLSocket`. ``ssl.SSLContext`` itself stays the
     stdlib's class (see docs/ssl.md)."""
     _patch(["ssl"])
+
+
+def patch_subprocess() -> None:
+    """Cooperative ``subprocess``: the stdlib's ``Popen`` class waits for its child, moves data
+    through its pipes and reads them on the hub (``subprocess.Popen`` stays the stdlib's class;
+    see hub/subprocess.py)."""
+    _patch(["subprocess"])
+
+
+def patch_os() -> None:
+    """Cooperative ``os.waitpid``/``wait``/``wait3``/``wait4``/``waitid`` (without WNOHANG);
+    ``os.fork``/``forkpty`` give the child a re-initialised hub."""
+    _patch(["os"])
+
+
+def patch_signal() -> None:
+    """``signal.signal`` handlers run in greenlets of their own on the main thread's hub, so they
+    may wait; ``signal.getsignal`` answers what was installed (see hub/signal.py)."""
+    _patch(["signal"])
 
 
 def is_module_patched(name: str) -> bool:

@@ -1,8 +1,10 @@
 """Run a program with the stdlib patched: ``python -m monkeypatch [options] script.py args...``.
 
     python -m monkeypatch [--check] [--no-socket] [--no-dns] [--no-time] [--no-select] [--no-ssl]
+                          [--no-subprocess] [--no-os] [--no-signal]
                           (script.py | -m module) [args...]
     python -m monkeypatch --check [--no-...]
+    python -m monkeypatch [--monitor SECONDS] [--dump-on SIGNAL] script.py args...
 
 The program runs as ``__main__`` with its own ``sys.argv``, exactly as ``python script.py`` or
 ``python -m module`` would run it, after ``patch_all()``; its exit code and traceback are its own.
@@ -14,6 +16,14 @@ before patching, module globals). Alone, it reports on this interpreter right af
 (on stdout). With a program, it runs the program and reports when it ends (on stderr, so the
 program's output stays its own). The check never changes the exit status: 0 alone, the
 program's own otherwise.
+
+--monitor SECONDS starts the blocking monitor (hub.monitor) before the program runs: every time
+the hub does not run for longer than SECONDS, the blocking greenlet and its stack are printed on
+stderr. GREENPATCH_MAX_BLOCKING_TIME=SECONDS in the environment does the same.
+
+--dump-on SIGNAL (e.g. SIGUSR1) installs a handler that prints hub.util.format_run_info(), every
+thread's and greenlet's stack and what each greenlet waits on, on stderr when the process gets
+SIGNAL (``kill -USR1 PID``).
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ import monkeypatch
 from monkeypatch._table import OPTIONS, TABLE
 
 USAGE = (
-    "usage: python -m monkeypatch [--check] "
+    "usage: python -m monkeypatch [--check] [--monitor SECONDS] [--dump-on SIGNAL] "
     + " ".join(f"[--no-{name}]" for name in OPTIONS)
     + " (script.py | -m module) [args...]"
 )
@@ -43,6 +53,8 @@ class _Args:
     def __init__(self) -> None:
         self.options = {name: True for name in OPTIONS}
         self.check = False
+        self.monitor: float | None = None
+        self.dump_on: int | None = None
         self.script: str | None = None
         self.module: str | None = None
         self.args: list[str] = []
@@ -67,6 +79,15 @@ def _parse(argv: list[str]) -> _Args:
             parsed.check = True
             i += 1
             continue
+        if arg in ("--monitor", "--dump-on"):
+            if i + 1 >= len(argv):
+                sys.exit(f"{USAGE}\nerror: {arg} needs a value")
+            if arg == "--monitor":
+                parsed.monitor = _seconds(argv[i + 1])
+            else:
+                parsed.dump_on = _signal_number(argv[i + 1])
+            i += 2
+            continue
         if arg.startswith("--no-") and arg[5:] in parsed.options:
             parsed.options[arg[5:]] = False
             i += 1
@@ -78,6 +99,40 @@ def _parse(argv: list[str]) -> _Args:
     if not parsed.check:
         sys.exit(f"{USAGE}\nerror: nothing to run")
     return parsed
+
+
+def _seconds(text: str) -> float:
+    """--monitor's value: a positive number of seconds; exits with usage otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        sys.exit(f"{USAGE}\nerror: --monitor needs a positive number of seconds, not {text!r}")
+    return value
+
+
+def _signal_number(text: str) -> int:
+    """--dump-on's value (``SIGUSR1``, ``USR1`` or a number); exits with usage otherwise."""
+    name = text.upper()
+    if name.isdigit():
+        return int(name)
+    number = getattr(signal, name if name.startswith("SIG") else f"SIG{name}", None)
+    if not isinstance(number, int):
+        sys.exit(f"{USAGE}\nerror: --dump-on: unknown signal {text!r}")
+    return int(number)
+
+
+def _install_dump_handler(signum: int) -> None:
+    """On ``signum``, print every thread's and greenlet's state on stderr (hub.util)."""
+    from hub._core import signal_signal
+    from hub.util import print_run_info
+
+    def dump(_signum: int, _frame: Any) -> None:
+        print_run_info(file=sys.stderr)
+
+    # The runtime's captured signal.signal: the signal module may be patched meanwhile.
+    signal_signal(signum, dump)
 
 
 def _name(obj: Any) -> str:
@@ -159,6 +214,12 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(2)
     monkeypatch.patch_all(**options)
+    if parsed.dump_on is not None:
+        _install_dump_handler(parsed.dump_on)
+    if parsed.monitor is not None:
+        from hub import monitor
+
+        monitor.start(parsed.monitor)
     program: dict[str, Any] = {}
     try:
         _run(script, module, args, program)

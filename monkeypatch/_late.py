@@ -140,7 +140,16 @@ def find_stale(patched: Patched, extra: Namespaces = ()) -> list[Stale]:
         _scan_subclasses(by_id, found)
         _scan_sockets(patched, found)
     _scan_patched_attributes(patched, found)
-    return found
+    return [stale for stale in found if (stale.where, stale.original) not in _NON_BLOCKING]
+
+
+# References that only ever make non-blocking calls through the original: nothing to report.
+_NON_BLOCKING = {
+    # Popen.poll() and __del__: waitpid(pid, WNOHANG), which the cooperative one passes through.
+    ("subprocess.Popen._internal_poll (default of '_waitpid')", "os.waitpid"),
+    # Python 3.13+: the same calls, through a namespace class.
+    ("subprocess._del_safe.waitpid", "os.waitpid"),
+}
 
 
 def _original_name(value: Any, by_id: dict[int, Any], names: dict[int, str]) -> str | None:

@@ -57,7 +57,31 @@ TABLE: tuple[Patch, ...] = (
         ("DefaultSelector", "SelectSelector", "PollSelector", "EpollSelector"),
     ),
     Patch("ssl", "ssl", "hub.ssl", ("SSLContext.sslsocket_class",)),
+    # The blocking methods are set on the stdlib's own Popen class, which stays subprocess.Popen
+    # (the stdlib's run()/call()/check_output() use it as they are); see hub/subprocess.py.
+    Patch(
+        "subprocess",
+        "subprocess",
+        "hub.subprocess",
+        ("Popen.__init__", "Popen._wait", "Popen._communicate"),
+    ),
+    Patch(
+        "os",
+        "os",
+        "hub.os",
+        ("fork", "forkpty", "waitpid", "wait", "wait3", "wait4", "waitid"),
+    ),
+    Patch("signal", "signal", "hub.signal", ("signal", "getsignal")),
 )
 
 #: Every option patch_all() accepts, in the order it applies them.
-OPTIONS: tuple[str, ...] = ("socket", "dns", "time", "select", "ssl")
+OPTIONS: tuple[str, ...] = (
+    "socket",
+    "dns",
+    "time",
+    "select",
+    "ssl",
+    "subprocess",
+    "os",
+    "signal",
+)

@@ -1,29 +1,11 @@
-"""Every test runs on a fresh hub, so greenlets a test leaves behind never run in the next one."""
+"""The project's tests run on greenpatch's own pytest plugin, hub.testing (``-p hub.testing`` in
+pyproject.toml): a fresh hub per test, the ``clock`` fixture, the leak check, LoopExit reports."""
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
-
-import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-
-from hub.testing import fresh_hub, virtual_time  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _fresh_hub():
-    with fresh_hub() as hub:
-        yield hub
-    gc.collect()
-
-
-@pytest.fixture
-def clock():
-    """A VirtualClock driving a fresh hub for the test: timers fire instantly, in order."""
-    with virtual_time() as c:
-        yield c

@@ -1,9 +1,10 @@
 """The layer order of docs/architecture.md holds: no import in hub/ or monkeypatch/ runs upwards.
 
-The layers are read from the first code block under "## Layers" in docs/architecture.md: one
-unindented line per layer, top first, naming its modules (``hub/x.py``) or packages
-(``hub/_core/``, ``monkeypatch/``); indented lines describe them. Every import statement of every
-module is parsed (imports inside functions too, which is where an upward import hides).
+The layers are read from the first code block under "## Layers" in docs/architecture.md, top
+first: a layer is one or more unindented lines naming its modules (``hub/x.py``) or packages
+(``hub/_core/``, ``monkeypatch/``), then indented lines describing it. Every import statement
+of every module is parsed (imports inside functions too, which is where an upward import
+hides).
 """
 
 from __future__ import annotations
@@ -18,26 +19,33 @@ CORE = "hub._core"
 
 
 def _layers() -> list[list[str]]:
-    """Module name prefixes per layer, bottom layer first."""
+    """Per layer, bottom layer first: module names, and package names ending with ``.``
+    (every module below it)."""
     with open(os.path.join(ROOT, "docs", "architecture.md"), encoding="utf-8") as f:
         text = f.read()
     section = text.split("## Layers", 1)[1]
     block = re.search(r"```\n(.*?)```", section, re.S)
     assert block, "docs/architecture.md: no code block under '## Layers'"
-    layers = []
+    layers: list[list[str]] = []
+    described = True  # the previous line was a description: a module line starts a layer
     for line in block.group(1).splitlines():
         if not line or line[0].isspace():
-            continue  # a description
+            described = True
+            continue
         names = []
         for token in line.split():
             token = token.rstrip(",")
             if token.endswith("/"):
-                names.append(token.rstrip("/").replace("/", "."))
+                names.append(token.rstrip("/").replace("/", ".") + ".")
             elif token.endswith(".py"):
                 name = token[: -len(".py")].replace("/", ".")
                 names.append(name[: -len(".__init__")] if name.endswith(".__init__") else name)
         assert names, f"docs/architecture.md: a layer line names no module: {line!r}"
-        layers.append(names)
+        if described:
+            layers.append(names)
+        else:
+            layers[-1].extend(names)
+        described = False
     return layers[::-1]
 
 
@@ -91,7 +99,11 @@ def _layer_of(module: str, layers: list[list[str]]) -> int | None:
     best_len = -1
     for i, names in enumerate(layers):
         for name in names:
-            if (module == name or module.startswith(name + ".")) and len(name) > best_len:
+            if name.endswith("."):  # a package: itself and every module below it
+                hit = module == name[:-1] or module.startswith(name)
+            else:
+                hit = module == name
+            if hit and len(name) > best_len:
                 best, best_len = i, len(name)
     return best
 

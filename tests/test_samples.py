@@ -137,3 +137,13 @@ def test_echo_sample_serves_a_thousand_simultaneous_connections():
         server.kill()
         server.wait()
         server.stdout.close()
+
+
+def test_parallel_commands_overlap():
+    result = run_sample("parallel_commands.py")
+    assert result.returncode == 0, result.stderr
+    finished = re.findall(r"command (\d+) finished", result.stdout)
+    assert sorted(int(n) for n in finished) == list(range(10))
+    assert int(re.search(r"ticks: (\d+)", result.stdout).group(1)) >= 5
+    seconds = float(re.search(r"done in ([\d.]+) s", result.stdout).group(1))
+    assert 0.5 <= seconds < 4  # about 0.5 s: the commands overlap (serially 5 s)

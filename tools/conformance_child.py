@@ -95,8 +95,10 @@ def _replaced() -> dict:
     """Each main patchable name's module: a replaced name lives in the patcher's module."""
     import select
     import selectors
+    import signal
     import socket
     import ssl
+    import subprocess
 
     names = {
         "socket.socket": socket.socket,
@@ -105,6 +107,9 @@ def _replaced() -> dict:
         "selectors.DefaultSelector": selectors.DefaultSelector,
         "time.sleep": time.sleep,
         "ssl.SSLSocket": ssl.SSLSocket,
+        # greenpatch replaces Popen's blocking methods on the stdlib's class; gevent, the class.
+        "subprocess.Popen._wait": getattr(subprocess.Popen, "_wait", subprocess.Popen),
+        "signal.signal": signal.signal,
     }
     return {name: getattr(obj, "__module__", None) or "?" for name, obj in names.items()}
 

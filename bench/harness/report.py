@@ -146,6 +146,30 @@ def targets_text(entries: list[dict], toolkit: str = "greenpatch") -> str:
     return "\n".join(lines)
 
 
+# -- the blocking monitor's price ----------------------------------------------------------------
+
+# (case, the same case with the toolkit's blocking monitor on). Issue 18 asks that greenpatch's
+# monitor cost at most 5% of the rate.
+MONITOR_PAIRS = [
+    ("micro sleep0", "micro sleep0_monitor"),
+    ("echo 100x64 B", "echo 100x64 B monitor"),
+]
+
+
+def monitor_cost_text(results: Results) -> str:
+    """The rate with the blocking monitor on against off, per toolkit; empty if neither ran."""
+    lines = ["", "blocking monitor on vs off (greenpatch's target: at most 5% slower):"]
+    for off_key, on_key in MONITOR_PAIRS:
+        off_rows, on_rows = results.get(off_key, {}), results.get(on_key, {})
+        for tk, on in on_rows.items():
+            off = off_rows.get(tk)
+            if off is None or not off.median or not on.median:
+                continue
+            change = on.median / off.median - 1
+            lines.append(f"  {off_key:<16} {tk:<11} {change:+7.1%}")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 # -- files ----------------------------------------------------------------------------------------
 
 

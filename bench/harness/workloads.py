@@ -85,16 +85,31 @@ def cpu_figures(operations: float, cpu: float, s: Settings) -> dict[str, float]:
 # -- echo and tls ---------------------------------------------------------------------------------
 
 
-def echo_case(conns: int, size: int, tls: bool = False) -> Case:
-    """Round trips per second with ``conns`` connections each keeping one message in flight."""
+# The blocking monitors at 0.1 s, for the "monitor" echo case: greenpatch's patch_all() reads the
+# first, gevent the other two.
+MONITOR_ENV = (
+    "GREENPATCH_MAX_BLOCKING_TIME=0.1",
+    "GEVENT_MONITOR_THREAD_ENABLE=1",
+    "GEVENT_MAX_BLOCKING_TIME=0.1",
+)
+
+
+def echo_case(conns: int, size: int, tls: bool = False, monitor: bool = False) -> Case:
+    """Round trips per second with ``conns`` connections each keeping one message in flight.
+
+    ``monitor``: with the toolkit's blocking monitor on (greenpatch and gevent only).
+    """
     label = f"{size} B" if size < 1024 else f"{size // 1024} KiB"
-    key = f"{'tls' if tls else 'echo'} {conns}x{label}"
+    key = f"{'tls' if tls else 'echo'} {conns}x{label}" + (" monitor" if monitor else "")
 
     def run(toolkit: str, s: Settings) -> Sample:
         extra_args: tuple[str, ...] = procs.self_signed_cert() if tls else ()
+        cmd = server_cmd("echo", toolkit, *extra_args)
+        if monitor:
+            cmd = ["env", *MONITOR_ENV, *cmd]
         client = [procs.c_tool("echo_client"), "-c", str(conns), "-s", str(size)]
         client += ["-w", str(s.warmup), "-d", str(s.duration)] + (["-t"] if tls else [])
-        with procs.Server(server_cmd("echo", toolkit, *extra_args), s.server_cpu) as server:
+        with procs.Server(cmd, s.server_cpu) as server:
             timeout = s.warmup + s.duration + 30 + conns / 50
             out, cpu = procs.run_json_windowed(
                 [*client, "-p", str(server.port)], s.load_cpu, timeout, server
@@ -109,15 +124,11 @@ def echo_case(conns: int, size: int, tls: bool = False) -> Case:
         )
 
     toolkits = ALL_PYTHON if tls else [*ALL_PYTHON, "c"]
-    return Case(
-        key,
-        "tls" if tls else "echo",
-        "round trips/s",
-        True,
-        toolkits,
-        run,
-        note=f"{conns} connections, one {label} message in flight on each",
-    )
+    note = f"{conns} connections, one {label} message in flight on each"
+    if monitor:
+        toolkits = GREEN[:2]
+        note += ", blocking monitor on (0.1 s)"
+    return Case(key, "tls" if tls else "echo", "round trips/s", True, toolkits, run, note=note)
 
 
 # -- http -----------------------------------------------------------------------------------------
@@ -208,6 +219,54 @@ def fetch_case() -> Case:
     )
 
 
+# -- subprocess -----------------------------------------------------------------------------------
+
+
+def subprocess_cases() -> list[Case]:
+    """100 concurrent ``subprocess.run(["true"])``, and 64 MB through ``cat`` with communicate."""
+
+    def run_many(toolkit: str, s: Settings) -> Sample:
+        count = 100
+        out = procs.run_json(
+            procs.python_cmd("subprocess_sync.py", toolkit, "run", str(count)), s.server_cpu, 120
+        )
+        if out["errors"]:
+            raise Failed(f"{out['errors']} of {count} children failed")
+        return Sample(out["seconds"] * 1000, {"count": count})
+
+    def communicate(toolkit: str, s: Settings) -> Sample:
+        megabytes = 64
+        out = procs.run_json(
+            procs.python_cmd("subprocess_sync.py", toolkit, "communicate", str(megabytes)),
+            s.server_cpu,
+            120,
+        )
+        if out["errors"]:
+            raise Failed("the data came back changed")
+        return Sample(megabytes / out["seconds"], {"seconds": out["seconds"]})
+
+    return [
+        Case(
+            "subprocess run x100",
+            "subprocess",
+            "ms (wall)",
+            False,
+            [*GREEN[:2], "threads"],
+            run_many,
+            note='100 concurrent subprocess.run(["true"]), one greenlet or thread each',
+        ),
+        Case(
+            "subprocess communicate 64 MB",
+            "subprocess",
+            "MB/s",
+            True,
+            [*GREEN[:2], "threads"],
+            communicate,
+            note="64 MB to cat and back through one Popen.communicate()",
+        ),
+    ]
+
+
 # -- memory ---------------------------------------------------------------------------------------
 
 
@@ -272,12 +331,14 @@ def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
     """Every case of the suite, in table order; ``only`` keeps the groups named in it."""
     cases = [
         echo_case(100, 64),
+        echo_case(100, 64, monitor=True),
         echo_case(10, 64),
         echo_case(1000, 64),
         echo_case(100, 1024),
         echo_case(100, 65536),
         http_case(),
         fetch_case(),
+        *subprocess_cases(),
         *micro_cases(),
         memory_case(),
         echo_case(100, 64, tls=True),

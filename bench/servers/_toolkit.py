@@ -44,6 +44,8 @@ def _threads() -> tuple[Spawn, JoinAll]:
 _PATCHED = {
     "socket": ("socket", ("socket",)),
     "ssl": ("ssl", ("SSLContext", "SSLContext.sslsocket_class")),
+    # greenpatch replaces Popen's blocking methods on the stdlib's class; gevent replaces Popen.
+    "subprocess": ("subprocess", ("Popen", "Popen._wait")),
 }
 
 

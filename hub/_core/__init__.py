@@ -6,10 +6,10 @@ Everything else in ``hub`` is built on what this package exports and nothing mor
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
 from ._hub import (
     Hub,
-    HubStatistics,
     count_helper_thread,
     get_hub,
     get_hub_if_exists,
+    reinit,
     set_hub,
     set_threadpool_factory,
 )
@@ -31,6 +31,7 @@ from ._originals import (
     start_new_thread,
     thread_count,
 )
+from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, SelfEntry, Throw, new_waiter, wake
 from ._waitqueue import NOTHING, TAKEN, WATCH, WaitQueue, WaitQueueStatistics
@@ -70,6 +71,7 @@ __all__ = [
     "real_select",
     "real_sleep",
     "register_at_fork",
+    "reinit",
     "remove_waiter",
     "set_hub",
     "set_threadpool_factory",

@@ -47,6 +47,7 @@ from greenlet import GreenletExit, getcurrent, greenlet
 from . import _originals
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._io import NEW, UNPOLLABLE, FdState, FdStatistics, add_waiter, make_poller, remove_waiter
+from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
@@ -57,6 +58,7 @@ __all__ = [
     "count_helper_thread",
     "get_hub",
     "get_hub_if_exists",
+    "reinit",
     "set_hub",
     "set_threadpool_factory",
 ]
@@ -98,56 +100,6 @@ def set_threadpool_factory(factory: Callable[[Hub], Any]) -> None:
     _threadpool_factory[0] = factory
 
 
-class HubStatistics:
-    """What ``Hub.statistics()`` reports, a snapshot:
-
-    - ``ready``: entries queued to run (claimed waiters, callbacks, started greenlets), not
-      counting ones that went stale (cancelled callbacks, waits that ended another way);
-    - ``timers``: timers pending (neither fired nor cancelled); ``timer_heap``: the heap's
-      length, cancelled timers not yet dropped included;
-    - ``fds``: fds the hub knows (``fd_state``), its own wake-up fd not counted;
-    - ``fds_awaited``: those a greenlet waits on now;
-    - ``keepalive``: wake-ups counted with ``keep_alive`` (thread-pool jobs in flight);
-    - ``threadsafe_calls``: ``run_threadsafe`` calls queued and not yet taken by the loop;
-    - ``poller``: ``"epoll"`` or ``"selectors"`` (the level-triggered fallback).
-    """
-
-    __slots__ = (
-        "fds",
-        "fds_awaited",
-        "keepalive",
-        "poller",
-        "ready",
-        "threadsafe_calls",
-        "timer_heap",
-        "timers",
-    )
-
-    def __init__(
-        self,
-        ready: int,
-        timers: int,
-        fds: int,
-        fds_awaited: int,
-        keepalive: int,
-        threadsafe_calls: int,
-        timer_heap: int,
-        poller: str,
-    ) -> None:
-        self.ready = ready
-        self.timers = timers
-        self.timer_heap = timer_heap
-        self.poller = poller
-        self.fds = fds
-        self.fds_awaited = fds_awaited
-        self.keepalive = keepalive
-        self.threadsafe_calls = threadsafe_calls
-
-    def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
-        return f"HubStatistics({fields})"
-
-
 class Hub(greenlet):
     """The event loop of one OS thread, itself a greenlet. Use :func:`get_hub` to obtain it.
 
@@ -167,7 +119,9 @@ class Hub(greenlet):
         "_timer_seq",
         "_timers",
         "clock",
+        "loop_turns",
         "schedule",
+        "switches",
     )
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
@@ -198,6 +152,13 @@ class Hub(greenlet):
         self._keepalive = 0
         self._joiners: list[list[Any]] = []
         self._destroyed = False
+        #: Bumped just before the loop polls IO and again right after (see _poll_and_dispatch):
+        #: odd exactly while the hub waits in the poller. hub.monitor samples it from another
+        #: thread: a value that stays even for long means something runs without switching back.
+        self.loop_turns = 0
+        #: Ready entries the loop has run (greenlets resumed and callbacks called), counted per
+        #: batch, not per switch.
+        self.switches = 0
         self._setup_io()
 
     def _setup_io(self) -> None:
@@ -224,7 +185,12 @@ class Hub(greenlet):
         return pool
 
     def statistics(self) -> HubStatistics:
-        """What the hub holds now (for tests and debugging; see :class:`HubStatistics`)."""
+        """A snapshot of this hub's load: ready entries, pending timers, fds, switches, ...
+
+        Cheap enough to call now and then (it walks the timer heap and the fd table), not in a
+        hot loop. Call it from the hub's own thread. For users, tests (instead of private state)
+        and ``hub.util``; see :class:`HubStatistics`.
+        """
         wakeup_st = self._wakeup_st
         awaited = sum(
             1
@@ -232,9 +198,11 @@ class Hub(greenlet):
             if st is not wakeup_st and (st.reader is not None or st.writer is not None)
         )
         return HubStatistics(
-            ready=sum(1 for e in self._ready if e[0] is not None),
-            timers=len(self._timers) - self._cancelled_timers,
-            fds=len(self._fds) - 1,
+            ready=len(self._ready),
+            pending_timers=tuple(e[2] for e in sorted(self._timers) if e[2].active),
+            fds=tuple(sorted(fd for fd in self._fds if fd != wakeup_st.fd)),
+            switches=self.switches,
+            loop_turns=self.loop_turns,
             fds_awaited=awaited,
             keepalive=self._keepalive,
             threadsafe_calls=len(self._threadsafe),
@@ -605,25 +573,36 @@ class Hub(greenlet):
         """Run up to ``_BATCH`` ready entries: the only place waiting greenlets are resumed."""
         popleft = ready.popleft
         w: Any = None
+        n = 0
         try:
-            for _ in _BATCH_RANGE:
+            for n in _BATCH_RANGE:  # noqa: B007 (the count is read in finally)
                 if not ready:
                     return
                 w = popleft()
                 g = w[0]
                 if g is not None:
                     g.switch()
+            n = _BATCH
         except GreenletExit:
             raise
         except BaseException as exc:
             # A callback, or a raw greenlet whose parent is the hub, raised.
+            n += 1
             self.handle_error(w, exc)
+        finally:
+            self.switches += n  # once per batch: counting in the loop would cost every switch
 
     def _poll_and_dispatch(
         self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
     ) -> int:
         poller = self._poller
-        events = poller.poll(timeout)
+        # The monitor's liveness signal (see loop_turns): odd while polling. finally keeps the
+        # parity right when a signal handler raises out of the poll.
+        self.loop_turns += 1
+        try:
+            events = poller.poll(timeout)
+        finally:
+            self.loop_turns += 1
         append = self._ready.append
         hangup_events = poller.HANGUP_EVENTS
         for fd, ev in events:
@@ -836,7 +815,23 @@ def set_hub(hub: Hub | None) -> None:
         root._hub = hub
 
 
+# The pid the hub's fork handling last ran for (reinit() tells a missed fork by it).
+_pid = [os.getpid()]
+
+
+def reinit() -> None:
+    """Re-initialise the calling thread's hub after a fork Python's at-fork hooks did not see.
+
+    ``os.fork()`` (and anything forking through it, multiprocessing included) already runs this
+    in the child. Call it in a child forked by a C library that skips Python's hooks; in a
+    process whose hub is already its own (the parent, or a child whose hooks ran) it does nothing.
+    """
+    if os.getpid() != _pid[0]:
+        _after_fork_in_child()
+
+
 def _after_fork_in_child() -> None:
+    _pid[0] = os.getpid()
     hub = getattr(_tls, "hub", None)
     if hub is not None:
         hub.thread_ident = _originals.get_ident()

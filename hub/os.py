@@ -1,0 +1,158 @@
+"""Cooperative ``os`` process functions: waits for children, fork, posix_spawn.
+
+``waitpid``, ``wait``, ``wait3``, ``wait4`` and ``waitid`` keep the stdlib's signatures, results
+and errors: each first makes the stdlib's own call with ``WNOHANG`` added, returns what it
+gives if a child was ready (or raises what it raised: ``ChildProcessError`` for a pid that is
+not our child), and otherwise waits on the hub until a matching child may have changed state,
+then asks again (``hub._children`` says how, and why no status is ever collected behind the
+caller's back). A call that already has ``WNOHANG`` goes straight to the stdlib's function.
+
+``fork`` and ``forkpty`` are the stdlib's: the hub re-initialises itself in the child through
+``os.register_at_fork``, so every fork (``os.fork``, multiprocessing, a C extension that runs
+Python's fork hooks) gets a working hub in the child. ``posix_spawn``/``posix_spawnp`` do not
+block (the kernel returns once the child exists), so they are the stdlib's too; the child they
+start is awaited like any other.
+"""
+
+from __future__ import annotations
+
+import os as _os
+from typing import Any
+
+from ._children import wait_any, wait_child
+from ._core import reinit
+from ._io_waits import wait_read
+
+__all__ = [
+    "fork",
+    "forkpty",
+    "posix_spawn",
+    "posix_spawnp",
+    "wait",
+    "wait3",
+    "wait4",
+    "waitid",
+    "waitpid",
+]
+
+# The stdlib's functions, captured before any patching (a patched os.waitpid is this module's).
+_waitpid = getattr(_os, "waitpid", None)
+_wait3 = getattr(_os, "wait3", None)
+_wait4 = getattr(_os, "wait4", None)
+_waitid = getattr(_os, "waitid", None)
+_WNOHANG = getattr(_os, "WNOHANG", 1)
+_WUNTRACED = getattr(_os, "WUNTRACED", 0)
+_WCONTINUED = getattr(_os, "WCONTINUED", 0)
+_WEXITED = getattr(_os, "WEXITED", 4)
+_WSTOPPED = getattr(_os, "WSTOPPED", 2)
+_P_PID = getattr(_os, "P_PID", 1)
+_P_PGID = getattr(_os, "P_PGID", 2)
+_P_ALL = getattr(_os, "P_ALL", 0)
+_P_PIDFD = getattr(_os, "P_PIDFD", None)
+
+_fork = getattr(_os, "fork", None)
+_forkpty = getattr(_os, "forkpty", None)
+#: The stdlib's ``os.posix_spawn``: it returns as soon as the child exists.
+posix_spawn: Any = getattr(_os, "posix_spawn", None)
+#: The stdlib's ``os.posix_spawnp``.
+posix_spawnp: Any = getattr(_os, "posix_spawnp", None)
+
+
+def fork() -> int:
+    """``os.fork``: 0 in the child, whose hub is re-initialised (a fresh epoll instance and
+    wake-up fd, the fds it knew registered again, thread-pool jobs of the parent failed), and
+    the child's pid in the parent. The hub's ``os.register_at_fork`` hook does that work for
+    every fork Python makes; :func:`hub.reinit` repeats it only if that hook did not run."""
+    pid = _fork()  # type: ignore[misc]
+    if pid == 0:
+        reinit()
+    return pid  # type: ignore[no-any-return]
+
+
+def forkpty() -> tuple[int, int]:
+    """``os.forkpty``: (0, -1) in the child, whose hub is re-initialised as after
+    :func:`fork`; (child pid, fd of the pseudo-terminal's controlling end) in the parent."""
+    pid, fd = _forkpty()  # type: ignore[misc]
+    if pid == 0:
+        reinit()
+    return pid, fd
+
+
+def _target(pid: int) -> tuple[int, int]:
+    """waitpid's pid argument as waitid's (idtype, id)."""
+    if pid > 0:
+        return _P_PID, pid
+    if pid == 0:
+        return _P_PGID, _os.getpgrp()
+    if pid == -1:
+        return _P_ALL, 0
+    return _P_PGID, -pid
+
+
+def _waitid_flags(options: int) -> int:
+    """waitpid options as the waitid flags that wake for the same state changes."""
+    flags = _WEXITED
+    if options & _WUNTRACED:
+        flags |= _WSTOPPED
+    if options & _WCONTINUED:
+        flags |= _WCONTINUED
+    return flags
+
+
+def _wait_for(pid: int, options: int) -> bool:
+    """Wait until a child matching waitpid(pid, options) may be ready; False: make the blocking
+    call instead (no waitid on this platform)."""
+    if pid > 0 and not options & (_WUNTRACED | _WCONTINUED):
+        wait_child(pid)  # a pidfd reports exit only
+        return True
+    idtype, id_ = _target(pid)
+    return wait_any(idtype, id_, _waitid_flags(options)) and _waitid is not None
+
+
+def _waiting(call: Any, args: tuple[Any, ...], pid: int, options: int) -> Any:
+    """``call(*args, options)`` (waitpid, wait3, wait4), waiting on the hub between tries."""
+    if options & _WNOHANG:
+        return call(*args, options)
+    while True:
+        result = call(*args, options | _WNOHANG)
+        if result[0] != 0:
+            return result
+        if not _wait_for(pid, options):
+            return call(*args, options)
+
+
+def waitpid(pid: int, options: int, /) -> tuple[int, int]:
+    """``os.waitpid``, waiting on the hub instead of blocking the thread (see the module doc)."""
+    return _waiting(_waitpid, (pid,), pid, options)  # type: ignore[no-any-return]
+
+
+def wait() -> tuple[int, int]:
+    """``os.wait``: any child's exit, waiting on the hub."""
+    return _waiting(_waitpid, (-1,), -1, 0)  # type: ignore[no-any-return]
+
+
+def wait3(options: int) -> tuple[int, int, Any]:
+    """``os.wait3``: (pid, status, rusage), waiting on the hub unless ``options`` has WNOHANG."""
+    return _waiting(_wait3, (), -1, options)  # type: ignore[no-any-return]
+
+
+def wait4(pid: int, options: int) -> tuple[int, int, Any]:
+    """``os.wait4``: (pid, status, rusage) of ``pid``, waiting on the hub unless WNOHANG."""
+    return _waiting(_wait4, (pid,), pid, options)  # type: ignore[no-any-return]
+
+
+def waitid(idtype: int, id: int, options: int, /) -> Any:
+    """``os.waitid``, waiting on the hub unless ``options`` has WNOHANG."""
+    if options & _WNOHANG:
+        return _waitid(idtype, id, options)  # type: ignore[misc]
+    while True:
+        result = _waitid(idtype, id, options | _WNOHANG)  # type: ignore[misc]
+        if result is not None:
+            return result
+        exit_only = not options & (_WSTOPPED | _WCONTINUED)
+        if idtype == _P_PIDFD and exit_only:
+            wait_read(id)  # the pidfd itself becomes readable at exit
+        elif idtype == _P_PID and exit_only:
+            wait_child(id)
+        else:
+            wait_any(idtype, id, options)

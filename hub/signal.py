@@ -1,0 +1,161 @@
+"""Cooperative signal handlers: each runs in a greenlet of its own, on the main thread's hub.
+
+Python runs a signal handler in the main thread, between two bytecodes of whatever happens to be
+running there: some greenlet, or the hub itself in the middle of its loop. A handler that waits
+(sleeps, takes a lock, does IO) would then suspend that unrelated greenlet, or fail in the hub;
+one that raises would throw into it. So a handler installed through :func:`signal` (the
+cooperative ``signal.signal``) or :func:`signal_handler` (gevent's name) is not what the C level
+calls. The C level calls a small trampoline, which starts a new ``hub.Greenlet`` for the handler:
+
+- if the signal interrupted ordinary code of some greenlet, that greenlet yields once (as with
+  ``sleep(0)``) right there, so the handler greenlet, queued first, runs before the interrupted
+  code goes on. A handler that does not wait has therefore finished when the code that raised
+  the signal (``os.kill(os.getpid(), ...)``, ``signal.raise_signal``) continues, as with the
+  stdlib;
+- if it interrupted the hub, or greenpatch's own code (where a switch could land in the middle
+  of a wait being registered), the handler greenlet is queued through ``run_threadsafe``, which
+  also wakes a hub asleep in ``epoll_wait`` (Python retries that call after running the
+  trampoline, so the wake-up must come through the hub's own wake-up fd).
+
+An exception a handler raises stays in its greenlet: it is printed and stored on that
+``Greenlet`` (``exception``), never thrown into a greenlet that merely happened to run.
+KeyboardInterrupt and SystemExit from a handler still go to the main greenlet (the hub forwards
+them), and SIGINT's default handler, ``signal.default_int_handler``, ``SIG_DFL`` and ``SIG_IGN``
+are given to the stdlib untouched, so Ctrl-C raises KeyboardInterrupt exactly as before.
+
+:func:`getsignal` answers what the program installed, never the trampoline. The hub does not use
+``signal.set_wakeup_fd`` (its cross-thread wake-up is an eventfd of its own), so a program's
+wake-up fd keeps working as the stdlib's; ``set_wakeup_fd`` is not replaced.
+"""
+
+from __future__ import annotations
+
+import os as _os
+import signal as _signal
+import sysconfig as _sysconfig
+from collections.abc import Callable
+from typing import Any
+
+from greenlet import getcurrent
+
+from ._core import Hub, get_hub
+from ._greenlet import Greenlet, sleep
+
+__all__ = ["SignalHandler", "getsignal", "signal", "signal_handler"]
+
+_stdlib_signal = _signal.signal
+_stdlib_getsignal = _signal.getsignal
+_PASSED_THROUGH = (_signal.SIG_DFL, _signal.SIG_IGN, _signal.default_int_handler)
+_HUB_DIR = _os.path.dirname(_os.path.abspath(__file__))
+# greenpatch's own code, and the stdlib's (skipped over: whoever called it decides).
+_RUNTIME_DIRS = (_HUB_DIR + _os.sep, _os.path.join(_os.path.dirname(_HUB_DIR), "monkeypatch", ""))
+_STDLIB_DIRS = (
+    _os.path.join(_sysconfig.get_paths()["stdlib"], ""),
+    _os.path.join(_sysconfig.get_paths()["platstdlib"], ""),
+    "<frozen",
+)
+
+# signum -> the handler the program installed through signal() (run in a greenlet).
+_user: dict[int, Callable[..., Any]] = {}
+# signum -> the SignalHandler objects of signal_handler(), in order.
+_watchers: dict[int, list[SignalHandler]] = {}
+# signum -> what getsignal() answered before the trampoline took the signal over while only
+# watchers use it (restored when the last one is cancelled).
+_before: dict[int, Any] = {}
+
+
+class SignalHandler:
+    """What :func:`signal_handler` returns: ``cancel()`` it to stop handling the signal."""
+
+    def __init__(self, signum: int, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.signum = signum
+        self.callback = callback
+        self.args = args
+        #: The Greenlet of the most recent call (its ``exception`` holds what it raised).
+        self.greenlet: Greenlet[Any] | None = None
+
+    def cancel(self) -> None:
+        """Stop handling; the signal's previous handler comes back with the last one."""
+        watchers = _watchers.get(self.signum, [])
+        if self in watchers:
+            watchers.remove(self)
+        if not watchers:
+            _watchers.pop(self.signum, None)
+            if self.signum not in _user and _stdlib_getsignal(self.signum) is _trampoline:
+                _stdlib_signal(self.signum, _before.pop(self.signum, _signal.SIG_DFL))
+
+    def _run(self) -> None:
+        self.greenlet = Greenlet.spawn(self.callback, *self.args)
+
+    def __repr__(self) -> str:
+        return f"<SignalHandler signum={self.signum} callback={self.callback!r}>"
+
+
+def signal_handler(signum: int, handler: Callable[..., Any], *args: Any) -> SignalHandler:
+    """Call ``handler(*args)`` in a new greenlet each time signal ``signum`` arrives (gevent's
+    ``signal_handler``). Several may watch one signal; while any does, it replaces the
+    handler installed before (SIGINT's KeyboardInterrupt included). Main thread only."""
+    previous = _stdlib_getsignal(signum)
+    if previous is not _trampoline:
+        _stdlib_signal(signum, _trampoline)  # raises ValueError outside the main thread
+        _before[signum] = previous
+    watcher = SignalHandler(signum, handler, args)
+    _watchers.setdefault(signum, []).append(watcher)
+    return watcher
+
+
+def signal(signalnum: int, handler: Any, /) -> Any:
+    """``signal.signal``: a Python handler runs in a greenlet of its own (module docstring);
+    ``SIG_DFL``, ``SIG_IGN`` and ``default_int_handler`` go to the stdlib as they are."""
+    previous = getsignal(signalnum)
+    if handler in _PASSED_THROUGH or not callable(handler):
+        if signalnum in _watchers:
+            _stdlib_getsignal(signalnum)  # validates signalnum like the stdlib
+            _before[signalnum] = handler
+        else:
+            _stdlib_signal(signalnum, handler)
+        _user.pop(signalnum, None)
+        return previous
+    _stdlib_signal(signalnum, _trampoline)
+    _user[signalnum] = handler
+    return previous
+
+
+def getsignal(signalnum: int, /) -> Any:
+    """``signal.getsignal``: the handler the program installed (never the trampoline)."""
+    current = _stdlib_getsignal(signalnum)
+    if current is _trampoline:
+        if signalnum in _user:
+            return _user[signalnum]
+        return _before.get(signalnum, _signal.SIG_DFL)
+    return current
+
+
+def _trampoline(signum: int, frame: Any) -> None:
+    # The C level's handler: see the module docstring. Runs in the main thread, anywhere.
+    hub = get_hub()
+    if getcurrent() is hub or _in_runtime(frame):
+        hub.run_threadsafe(_start, hub, signum, frame)
+        return
+    _start(hub, signum, frame)
+    sleep(0)  # the handler greenlet was queued first: it runs before we go on
+
+
+def _in_runtime(frame: Any) -> bool:
+    """True if the interrupted code is greenpatch's (directly, or through the stdlib)."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename.startswith(_RUNTIME_DIRS):
+            return True
+        if not filename.startswith(_STDLIB_DIRS):
+            return False
+        frame = frame.f_back
+    return False
+
+
+def _start(hub: Hub, signum: int, frame: Any) -> None:
+    handler = _user.get(signum)
+    if handler is not None:
+        Greenlet.spawn(handler, signum, frame)
+    for watcher in list(_watchers.get(signum, ())):
+        watcher._run()

@@ -1,0 +1,174 @@
+"""hub.testing as a pytest plugin, run on small test files through pytest's own pytester."""
+
+from __future__ import annotations
+
+pytest_plugins = ["pytester"]
+
+
+def run(pytester, source: str, *args: str):
+    pytester.makepyfile(source)
+    return pytester.runpytest_inprocess("-p", "hub.testing", "-p", "no:cacheprovider", *args)
+
+
+def test_leak_check_fails_a_test_that_leaves_a_greenlet(pytester):
+    result = run(
+        pytester,
+        """
+        import hub
+
+        def test_leaves_a_sleeper():
+            g = hub.spawn(hub.sleep, 3600)
+            g.name = "sleeper"
+            hub.sleep(0)
+
+        def test_leaves_a_waiter():
+            g = hub.spawn(hub.Event().wait)
+            g.name = "waiter"
+            hub.sleep(0)
+
+        def test_clean():
+            hub.spawn(hub.sleep, 0.01).join()
+            hub.spawn(hub.sleep, 3600).kill(block=False)  # finishes in the grace turns
+        """,
+    )
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_leaves_a_sleeper*",
+            "greenpatch: the test left work behind on its hub:",
+            '  greenlet "sleeper" sleeping 3600 s (a timer)*',
+            "*ERROR at teardown of test_leaves_a_waiter*",
+            '  greenlet "waiter" waiting in Event.wait() on <Event*',
+        ]
+    )
+
+
+def test_leak_check_names_an_open_socket_and_a_timer(pytester):
+    result = run(
+        pytester,
+        """
+        import hub, hub.socket
+
+        kept = []
+
+        def test_open_socket():
+            a, b = hub.socket.socketpair()
+            kept.append((a, b))
+            a.settimeout(0.01)
+            try:
+                a.recv(1)  # registers a with the hub
+            except TimeoutError:
+                pass
+
+        def test_pending_callback():
+            def later():
+                pass
+            hub.get_hub().call_later(60, later)
+
+        def test_cleanup():
+            for a, b in kept:
+                a.close()
+                b.close()
+        """,
+    )
+    result.assert_outcomes(passed=3, errors=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*fd * registered with the hub, still open: <hub.socket.socket*",
+            "*timer due in *s runs 'test_pending_callback.<locals>.later'*",
+        ]
+    )
+
+
+def test_allow_leaks_marker_and_ini_option(pytester):
+    source = """
+        import hub, pytest
+
+        @pytest.mark.greenpatch_allow_leaks
+        def test_marked():
+            hub.spawn(hub.sleep, 3600)
+            hub.sleep(0)
+
+        def test_unmarked():
+            hub.spawn(hub.sleep, 3600)
+            hub.sleep(0)
+        """
+    run(pytester, source).assert_outcomes(passed=2, errors=1)
+    pytester.makeini("[pytest]\ngreenpatch_check_leaks = false\n")
+    run(pytester, source).assert_outcomes(passed=2)
+
+
+def test_fresh_hub_per_test_and_clock_fixture(pytester):
+    result = run(
+        pytester,
+        """
+        import hub
+
+        hubs = []
+
+        def test_one(greenpatch_hub):
+            assert hub.get_hub() is greenpatch_hub
+            hubs.append(greenpatch_hub)
+
+        def test_two(greenpatch_hub):
+            assert greenpatch_hub is not hubs[0]
+
+        def test_clock(clock):
+            hub.sleep(3600)
+            assert clock() == 3600
+            with hub.Timeout(5, False):
+                hub.Event().wait()
+            assert clock() == 3605
+
+        def test_virtual_clock(virtual_clock):
+            hub.sleep(10)
+            assert virtual_clock() == 10
+        """,
+    )
+    result.assert_outcomes(passed=4)
+
+
+def test_loop_exit_report(pytester):
+    result = run(
+        pytester,
+        """
+        import hub
+
+        def test_deadlock():
+            g = hub.spawn(hub.Event().wait)
+            g.name = "stuck"
+            g.join()
+        """,
+    )
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*LoopExit*",
+            "*greenpatch run info at LoopExit*",
+            '*greenlet "stuck": waiting in Event.wait()*',
+        ]
+    )
+
+
+def test_blocking_report(pytester):
+    pytester.makeini("[pytest]\ngreenpatch_max_blocking_time = 0.05\n")
+    result = run(
+        pytester,
+        """
+        import hub
+        from hub._core import real_sleep
+
+        def stuck():
+            real_sleep(0.5)
+
+        def test_blocks():
+            hub.spawn(stuck).join()
+            assert False, "show the sections"
+
+        def test_cooperative():
+            hub.sleep(0.01)
+        """,
+        "-rA",
+    )
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*greenpatch monitor*", "*blocks in stuck() at*"])
