@@ -8,6 +8,12 @@ triggered semantics are therefore the stdlib's, whatever the hub uses inside.
 ``epoll`` objects are waited on through their own fd, which becomes readable when any of their
 registered fds has an event: one registration, however many fds it watches.
 
+An fd closed while a call waits (by a cooperative socket's ``close()``, from any greenlet or
+thread) wakes it at once, and it answers as the stdlib's blocking call does once it sees the
+close: ``select`` reports the object in each list it was in, ``poll`` reports ``POLLNVAL``. The
+objects are represented by the fd numbers they had when the call began, as in the stdlib.
+``epoll`` objects, like the kernel's, do not report a closed fd (docs/closing.md).
+
 Limitation: the hub wakes ``select()`` for readability or writability only; a greenlet waiting
 *solely* on ``xlist`` (exceptional conditions such as TCP urgent data) is woken when the fd
 becomes readable, which urgent data also causes on Linux.
@@ -15,15 +21,14 @@ becomes readable, which urgent data also causes on Linux.
 
 from __future__ import annotations
 
+import errno as _errno
 import select as _stdlib_select
 from collections.abc import Iterator as _Iterator
 from select import *
 from typing import Any
 
-from greenlet import getcurrent as _getcurrent
-
-from ._core import PENDING
 from ._core import get_hub as _get_hub
+from ._io_waits import wait_any
 
 __all__ = sorted({*getattr(_stdlib_select, "__all__", []), "error", "poll", "select"})
 
@@ -33,6 +38,7 @@ _epoll = getattr(_stdlib_select, "epoll", None)
 error = OSError
 _READ_MASK = getattr(_stdlib_select, "POLLIN", 1) | getattr(_stdlib_select, "POLLPRI", 2)
 _WRITE_MASK = getattr(_stdlib_select, "POLLOUT", 4)
+_POLLNVAL = getattr(_stdlib_select, "POLLNVAL", 32)
 
 
 def _fileno(obj: Any) -> int:
@@ -54,21 +60,37 @@ def _check_timeout(timeout: Any) -> float | None:
     return value
 
 
-def _wait_for_fds(read_fds: Any, write_fds: Any, remaining: float | None) -> bool:
-    """Wait until any fd may be ready; False if ``remaining`` expired."""
+def _select_numbers(
+    pairs: tuple[list[tuple[Any, int]], ...], closed: set[int]
+) -> tuple[list, list, list]:  # type: ignore[type-arg]
+    """The stdlib's answer for the objects in ``pairs`` (object, fd number when the call began).
+
+    Asked by number, as the stdlib's own select does once it has converted its arguments, so an
+    object closed meanwhile (its ``fileno()`` is -1 now) is still the fd it was. A closed fd is
+    reported in every list it is in, as the blocking stdlib call reports it.
+    """
+    bad = set(closed)
+    numbers = [[fd for _, fd in group if fd not in bad] for group in pairs]
     try:
-        hub = _getcurrent()._hub
-    except AttributeError:
-        hub = _get_hub()
-    fd_state = hub.fd_state
-    readers = [fd_state(fd) for fd in read_fds]
-    writers = [fd_state(fd) for fd in write_fds]
-    if not readers and not writers:
-        # Nothing to wait for: just the timeout. Forever is what the stdlib would do; with
-        # nothing else able to run, the hub raises LoopExit instead of hanging.
-        hub.suspend([_getcurrent(), PENDING], remaining)
-        return False
-    return hub.wait_fds(readers, writers, remaining)
+        ready = [set(fds) for fds in _select(*numbers, 0)]
+    except OSError as exc:
+        if exc.errno != _errno.EBADF:
+            raise
+        # A number closed without telling the hubs (os.close): find which, one at a time.
+        ready = [set(), set(), set()]
+        for i, fds in enumerate(numbers):
+            for fd in fds:
+                args: list[list[int]] = [[], [], []]
+                args[i] = [fd]
+                try:
+                    if _select(*args, 0)[i]:
+                        ready[i].add(fd)
+                except OSError:
+                    bad.add(fd)
+    r, w, x = (
+        [obj for obj, fd in group if fd in ready[i] or fd in bad] for i, group in enumerate(pairs)
+    )
+    return r, w, x
 
 
 def select(
@@ -86,14 +108,16 @@ def select(
         return result
     hub = _get_hub()
     deadline = None if timeout is None else hub.clock() + timeout
-    read_fds = {_fileno(x) for x in rlist} | {_fileno(x) for x in xlist}
-    write_fds = {_fileno(x) for x in wlist}
+    # From here on each object is the fd number it had when the call began (see _select_numbers).
+    pairs = tuple([(obj, _fileno(obj)) for obj in group] for group in (rlist, wlist, xlist))
+    read_fds = {fd for _, fd in pairs[0]} | {fd for _, fd in pairs[2]}
+    write_fds = {fd for _, fd in pairs[1]}
     while True:
         remaining = None if deadline is None else deadline - hub.clock()
         if remaining is not None and remaining <= 0:
             return [], [], []
-        woken = _wait_for_fds(read_fds, write_fds, remaining)
-        result = _select(rlist, wlist, xlist, 0)
+        woken, closed = wait_any(read_fds, write_fds, remaining)
+        result = _select_numbers(pairs, closed)
         if result[0] or result[1] or result[2] or not woken:
             return result
 
@@ -150,8 +174,13 @@ class _PollObject:
                 return []
             read_fds = [fd for fd, mask in self._fds.items() if mask & _READ_MASK]
             write_fds = [fd for fd, mask in self._fds.items() if mask & _WRITE_MASK]
-            woken = _wait_for_fds(read_fds, write_fds, remaining)
+            woken, closed = wait_any(read_fds, write_fds, remaining)
             result = self._poll.poll(0)
+            if closed:
+                # The stdlib's poll reports a closed fd as POLLNVAL (and its number may already
+                # name a new file, whose readiness is not the answer).
+                result = [(fd, ev) for fd, ev in result if fd not in closed]
+                result += [(fd, _POLLNVAL) for fd in self._fds if fd in closed]
             if result or not woken:
                 return result
 

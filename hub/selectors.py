@@ -7,14 +7,13 @@ its system call with a zero timeout and waits on the hub only when nothing is re
 
 from __future__ import annotations
 
+import errno as _errno
 import selectors as _stdlib_selectors
 from selectors import EVENT_READ, EVENT_WRITE, BaseSelector, SelectorKey
 from typing import Any
 
-from greenlet import getcurrent as _getcurrent
-
-from ._core import PENDING
 from ._core import get_hub as _get_hub
+from ._io_waits import wait_any
 
 __all__ = [
     "EVENT_READ",
@@ -43,26 +42,40 @@ class _CooperativeSelect:
             remaining = None if deadline is None else deadline - hub.clock()
             if remaining is not None and remaining <= 0:
                 return []
-            woken = self._wait(hub, remaining)
+            woken, closed = self._wait(hub, remaining)
+            if closed:
+                return self._with_closed(closed)
             ready = super().select(0)  # type: ignore[misc]
             if ready or not woken:
                 return ready
 
-    def _wait(self, hub: Any, remaining: float | None) -> bool:
-        """Wait until a registered fd may be ready; False if ``remaining`` expired."""
-        readers = []
-        writers = []
+    def _with_closed(self, closed: set[int]) -> list[tuple[Any, int]]:
+        """What the stdlib's blocking select answers once registered fds were closed meanwhile:
+        each closed one with all the events it was registered for, and whatever else is ready.
+        (Asked again, a select-based selector raises EBADF for the closed numbers: the blocking
+        call does not, it reports them once.)"""
+        keys = [key for key in self.get_map().values() if key.fd in closed]  # type: ignore[attr-defined]
+        try:
+            others = super().select(0)  # type: ignore[misc]
+        except OSError as exc:
+            if exc.errno != _errno.EBADF:
+                raise
+            others = []
+        return [(key, key.events) for key in keys] + [
+            (key, events) for key, events in others if key.fd not in closed
+        ]
+
+    def _wait(self, hub: Any, remaining: float | None) -> tuple[bool, set[int]]:
+        """Wait until a registered fd may be ready: (False if ``remaining`` expired, the fds
+        found closed, see hub._io_waits.wait_any)."""
+        read_fds = []
+        write_fds = []
         for key in self.get_map().values():  # type: ignore[attr-defined]
-            st = hub.fd_state(key.fd)
             if key.events & _EVENT_READ:
-                readers.append(st)
+                read_fds.append(key.fd)
             if key.events & _EVENT_WRITE:
-                writers.append(st)
-        if not readers and not writers:
-            # Nothing registered: wait out the timeout (forever means LoopExit if nothing runs).
-            hub.suspend([_getcurrent(), PENDING], remaining)
-            return False
-        return hub.wait_fds(readers, writers, remaining)
+                write_fds.append(key.fd)
+        return wait_any(read_fds, write_fds, remaining)
 
 
 class SelectSelector(_CooperativeSelect, _stdlib_selectors.SelectSelector):
@@ -84,11 +97,13 @@ if hasattr(_stdlib_selectors, "EpollSelector"):
     class EpollSelector(_CooperativeSelect, _stdlib_selectors.EpollSelector):
         """Cooperative :class:`selectors.EpollSelector`: waits on its epoll fd, one registration."""
 
-        def _wait(self, hub: Any, remaining: float | None) -> bool:
+        def _wait(self, hub: Any, remaining: float | None) -> tuple[bool, set[int]]:
             if not self.get_map():
                 return super()._wait(hub, remaining)
-            # The epoll fd is readable while any registered fd has an event.
-            return hub.wait_fds([hub.fd_state(self.fileno())], [], remaining)
+            # The epoll fd is readable while any registered fd has an event. A registered fd
+            # closed meanwhile is not reported: the kernel drops it from the epoll set, and the
+            # stdlib's EpollSelector waits for its timeout too (and returns []).
+            return hub.wait_fds([hub.fd_state(self.fileno())], [], remaining), set()
 
     DefaultSelector = EpollSelector
     __all__ = sorted([*__all__, "EpollSelector"])

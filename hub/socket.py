@@ -36,10 +36,11 @@ from typing import Any
 from greenlet import getcurrent as _getcurrent
 
 from ._core import PENDING as _PENDING
+from ._core import FdState as _FdState
 from ._core import InvalidSwitchError as _InvalidSwitchError
 from ._core import add_waiter as _add_waiter
 from ._core import get_hub as _get_hub
-from ._core import get_hub_if_exists as _get_hub_if_exists
+from ._core import notify_fd_closing as _notify_fd_closing
 from ._core import remove_waiter as _remove_waiter
 from ._dns import (
     getaddrinfo,
@@ -144,6 +145,11 @@ _CONNECT_PENDING = frozenset(
 _ASK_AGAIN = _sys.platform.startswith("linux")
 
 
+# What a closing socket keeps as its FdState: no hub (closed), never pollable (see _register).
+_CLOSED_STATE = _FdState(None, -1)
+_CLOSED_STATE.pollable = False
+
+
 def _timed_out() -> TimeoutError:
     return TimeoutError("timed out")
 
@@ -200,8 +206,24 @@ class socket(_original_socket):
             hub = _get_hub()
         st = self._st
         if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
-            st = self._st = hub.fd_state(self.fileno())
+            st = self._register(hub)
         return hub, st
+
+    def _register(self, hub: Any) -> Any:
+        """Register the fd with ``hub`` (the cached FdState is another hub's, or there is none).
+
+        ``_CLOSED_STATE`` cached means this socket is being closed, perhaps by another thread
+        that has told the hubs and not yet closed the fd: a registration made now would vanish
+        with the fd and its wait would never be woken (a greenlet whose ``select()`` that close
+        woke, going on to ``accept()``). Raise the stdlib's error for a call on a closed socket
+        instead. (A state some other owner closed, a twin socket object or a fork, registers
+        afresh: the fd may well still be this socket's.)
+        """
+        st = self._st
+        if st is _CLOSED_STATE:
+            raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
+        st = self._st = hub.fd_state(self.fileno())
+        return st
 
     def _wait(self, write: bool, timeout: float | None) -> bool:
         """Wait for readiness (the caller got EAGAIN). False if ``timeout`` expired."""
@@ -248,7 +270,7 @@ class socket(_original_socket):
             hub = _get_hub()
         st = self._st
         if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
-            st = self._st = hub.fd_state(self.fileno())
+            st = self._register(hub)
             if st.readable:
                 # The fd was registered with this hub before, by another owner or while this
                 # socket was used from another thread's hub: an edge may have come and gone with
@@ -327,7 +349,7 @@ class socket(_original_socket):
             except AttributeError:
                 hub = _get_hub()
             if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
-                st = self._st = hub.fd_state(self.fileno())
+                st = self._register(hub)
                 if st.readable:  # known to this hub already: try first (see _retry)
                     return self.recv(bufsize, flags)
             if cur is not hub and st.edge:
@@ -629,18 +651,16 @@ class socket(_original_socket):
             st.readable = st.hung_up = True
 
     def _forget_fd(self) -> None:
-        """Tell this thread's hub the fd is going away: its waiters get EBADF, epoll forgets it.
+        """Tell the hubs the fd is going away: its waiters get EBADF, epoll forgets it.
 
-        A hub of another thread is not told (it is not thread-safe, and the fd number may be
-        reused before it could act): as with the stdlib, a greenlet of another thread blocked on
-        this socket is not woken; its next retry fails with EBADF.
+        Every thread's hub is told (``notify_fd_closing``), before the fd is closed: a greenlet
+        of another thread blocked on this socket (in ``recv``, ``accept``, ``select``...) is
+        woken at once, where the stdlib's blocking call would wait for its timeout or for ever.
         """
-        self._st = None
-        hub = _get_hub_if_exists()
-        if hub is not None:
-            fd = _c.fileno(self)
-            if hub.fd_known(fd):
-                hub.notify_closing(fd)
+        # A closed state, not None: a call that starts to wait from now on raises EBADF even
+        # while the fd is still open (see _register), instead of registering it once more.
+        self._st = _CLOSED_STATE
+        _notify_fd_closing(_c.fileno(self))
 
     def _real_close(self, _ss: Any = _c) -> None:
         self._forget_fd()

@@ -33,7 +33,10 @@ helpers) is the stdlib's own object, re-exported as is.
 from __future__ import annotations
 
 import _socket
+import errno as _errno
+import os as _os
 import ssl as _stdlib_ssl
+import sys as _sys
 import warnings as _warnings
 from ssl import *
 from typing import Any
@@ -67,6 +70,7 @@ _stdlib_read = _StdlibSSLSocket.read
 _stdlib_write = _StdlibSSLSocket.write
 _stdlib_unwrap = _StdlibSSLSocket.unwrap
 _GLOBAL_DEFAULT_TIMEOUT: Any = _hub_socket._GLOBAL_DEFAULT_TIMEOUT
+_CLOSED_IS_EBADF = _sys.version_info >= (3, 13)
 
 # The names ssl took from socket, cooperative here as ssl's own become after patch_all().
 socket = _hub_socket.socket
@@ -107,6 +111,30 @@ def _handshake_timed_out() -> TimeoutError:
             pass
         _handshake_timeout_text.append(text)
     return TimeoutError(_handshake_timeout_text[0])
+
+
+def _eof_error() -> SSLEOFError:
+    return SSLEOFError(SSL_ERROR_EOF, "EOF occurred in violation of protocol")
+
+
+def _write_eof() -> int:
+    """What the stdlib's blocking write raises once another thread closed the socket under it
+    (see SSLSocket._read_eof)."""
+    if _CLOSED_IS_EBADF:
+        raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
+    raise _eof_error()
+
+
+def _read_on(sock: Any, sslobj: Any, len: int, buffer: Any) -> Any:
+    """The stdlib's ``SSLSocket.read`` on the SSL object the call began with (see _ssl_retry)."""
+    try:
+        if buffer is not None:
+            return sslobj.read(len, buffer)
+        return sslobj.read(len)
+    except SSLError as x:
+        if x.args[0] == SSL_ERROR_EOF and sock.suppress_ragged_eofs:
+            return 0 if buffer is not None else b""
+        raise
 
 
 class SSLSocket(_StdlibSSLSocket, _hub_socket.socket):  # type: ignore[misc]
@@ -153,65 +181,100 @@ class SSLSocket(_StdlibSSLSocket, _hub_socket.socket):  # type: ignore[misc]
     # -- the retry loop -------------------------------------------------------------------------
 
     def _ssl_retry(
-        self, exc: BaseException, fn: Any, args: tuple[Any, ...], timeout: float | None, text: Any
+        self,
+        exc: BaseException,
+        fn: Any,
+        args: tuple[Any, ...],
+        timeout: float | None,
+        text: Any,
+        on_close: Any = None,
     ) -> Any:
         """The slow path of every TLS operation: ``fn(*args)`` raised SSLWant* ``exc``.
 
         Waits in the direction OpenSSL asked for and tries again until it succeeds; ``timeout``
         (None: forever) covers the whole call. ``text`` is the TimeoutError's message; None means
         the stdlib's read or write text, after the direction of the last wait (as unwrap's).
+
+        ``fn`` works on the SSL object the call began with (``_read_on``, ``_write_on``...), as
+        the stdlib's blocking C call does: another thread's ``shutdown()`` drops
+        ``self._sslobj`` but must not turn this call's retry into a ValueError. If the socket is
+        closed meanwhile (we are woken with EBADF, or find our FdState closed), the call ends
+        with ``on_close()``: the stdlib's outcome for that operation, without touching the fd
+        again (OpenSSL would use the old number, which may already name another file).
         """
         write = type(exc) is _WantWrite
         if timeout == 0.0:
             raise exc
-        hub, st = self._fd_state()
-        wait_fd = hub.wait_fd
-        if timeout is None:
+        try:
+            hub, st = self._fd_state()
+            wait_fd = hub.wait_fd
+            clock = hub.clock
+            deadline = None if timeout is None else clock() + timeout
             while True:
-                wait_fd(st, write, None)
+                if deadline is None:
+                    wait_fd(st, write, None)
+                else:
+                    remaining = deadline - clock()
+                    if remaining <= 0 or not wait_fd(st, write, remaining):
+                        if text is None:
+                            text = _WRITE_TIMED_OUT if write else _READ_TIMED_OUT
+                        if callable(text):
+                            raise text()
+                        raise TimeoutError(text)
+                if st.hub is None:  # closed while we waited; see the docstring
+                    raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
                 try:
                     return fn(*args)
                 except _WantRead:
                     write = False
                 except _WantWrite:
                     write = True
-        clock = hub.clock
-        deadline = clock() + timeout
-        while True:
-            remaining = deadline - clock()
-            if remaining <= 0 or not wait_fd(st, write, remaining):
-                if text is None:
-                    text = _WRITE_TIMED_OUT if write else _READ_TIMED_OUT
-                if callable(text):
-                    raise text()
-                raise TimeoutError(text)
-            try:
-                return fn(*args)
-            except _WantRead:
-                write = False
-            except _WantWrite:
-                write = True
+        except OSError as err:
+            if err.errno != _errno.EBADF or on_close is None or isinstance(err, SSLError):
+                raise
+            return on_close()
+
+    # What the stdlib's blocking read answers once another thread closed the socket under it:
+    # up to 3.12 OpenSSL sees the end of the stream, a ragged EOF; from 3.13 on, _ssl notices
+    # the closed socket and raises OSError(EBADF) (measured: tests/test_closing.py).
+    def _read_eof(self) -> bytes:
+        if _CLOSED_IS_EBADF:
+            raise OSError(_errno.EBADF, _os.strerror(_errno.EBADF))
+        if self.suppress_ragged_eofs:
+            return b""
+        raise _eof_error()
+
+    def _read_eof_into(self) -> int:
+        self._read_eof()  # raises, or returns b'' for a suppressed ragged EOF
+        return 0
 
     # -- TLS operations -------------------------------------------------------------------------
 
     def read(self, len: int = 1024, buffer: Any = None) -> Any:
         """Cooperative :meth:`ssl.SSLSocket.read`: up to ``len`` bytes (into ``buffer`` if given);
         ``b''`` (0) at EOF, ragged EOF included unless ``suppress_ragged_eofs`` is False."""
+        sslobj = self._sslobj
         try:
             return _stdlib_read(self, len, buffer)
         except _WANT as exc:
             return self._ssl_retry(
-                exc, _stdlib_read, (self, len, buffer), self._timeout, _READ_TIMED_OUT
+                exc,
+                _read_on,
+                (self, sslobj, len, buffer),
+                self._timeout,
+                _READ_TIMED_OUT,
+                self._read_eof if buffer is None else self._read_eof_into,
             )
 
     def write(self, data: Any) -> int:
         """Cooperative :meth:`ssl.SSLSocket.write`: all of ``data`` (OpenSSL writes whole
         buffers), or an error; the timeout bounds the whole call."""
+        sslobj = self._sslobj
         try:
             return _stdlib_write(self, data)
         except _WANT as exc:
             return self._ssl_retry(
-                exc, _stdlib_write, (self, data), self._timeout, _WRITE_TIMED_OUT
+                exc, sslobj.write, (data,), self._timeout, _WRITE_TIMED_OUT, _write_eof
             )
 
     def do_handshake(self, block: bool = False) -> None:
@@ -254,11 +317,17 @@ class SSLSocket(_StdlibSSLSocket, _hub_socket.socket):  # type: ignore[misc]
         """Cooperative :meth:`ssl.SSLSocket.recv` (plain :meth:`socket.recv` when unwrapped)."""
         if self._sslobj is None or flags:
             return super().recv(buflen, flags)  # plain text, or the stdlib's ValueError for flags
+        sslobj = self._sslobj
         try:
             return _stdlib_read(self, buflen, None)  # type: ignore[no-any-return]
         except _WANT as exc:
             return self._ssl_retry(  # type: ignore[no-any-return]
-                exc, _stdlib_read, (self, buflen, None), self._timeout, _READ_TIMED_OUT
+                exc,
+                _read_on,
+                (self, sslobj, buflen, None),
+                self._timeout,
+                _READ_TIMED_OUT,
+                self._read_eof,
             )
 
     def sendall(self, data: Any, flags: int = 0) -> None:
@@ -266,11 +335,12 @@ class SSLSocket(_StdlibSSLSocket, _hub_socket.socket):  # type: ignore[misc]
         unwrapped). Each write has its own deadline, as in the stdlib."""
         if self._sslobj is None or flags:
             return super().sendall(data, flags)  # type: ignore[no-any-return]
+        sslobj = self._sslobj
         try:
             sent = _stdlib_write(self, data)
         except _WANT as exc:
             sent = self._ssl_retry(
-                exc, _stdlib_write, (self, data), self._timeout, _WRITE_TIMED_OUT
+                exc, sslobj.write, (data,), self._timeout, _WRITE_TIMED_OUT, _write_eof
             )
         # OpenSSL writes the whole buffer (Python does not enable partial writes); should a
         # write ever come back short, the stdlib's loop sends the rest.

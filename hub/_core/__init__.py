@@ -3,6 +3,7 @@
 Everything else in ``hub`` is built on what this package exports and nothing more.
 """
 
+from ._closing import notify_fd_closing
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
 from ._hub import (
     Hub,
@@ -66,6 +67,7 @@ __all__ = [
     "get_ident",
     "monotonic",
     "new_waiter",
+    "notify_fd_closing",
     "os_fork",
     "os_waitpid",
     "real_select",

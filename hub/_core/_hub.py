@@ -34,6 +34,7 @@ greenlet, so Ctrl-C stops a script where its user expects.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import traceback
@@ -44,7 +45,12 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from . import _originals
+from . import (
+    _exit,  # noqa: F401  (its atexit callback parks daemon threads' hubs)
+    _originals,
+    _registry,
+)
+from ._closing import end_fd_state
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._io import NEW, UNPOLLABLE, FdState, FdStatistics, add_waiter, make_poller, remove_waiter
 from ._stats import HubStatistics
@@ -312,7 +318,13 @@ class Hub(greenlet):
         An owner (a socket) calls this once and keeps the result; ``notify_closing`` ends it.
         """
         st = self._fds.get(fd)
-        if st is None:
+        if st is None or st.hub is None:
+            # (An entry whose hub is None was closed by another thread and awaits its callback:
+            # the number may already name a new file, which gets a state of its own. _closing.)
+            if fd < 0:
+                # A closed socket's fileno(): the stdlib's error for a call on it, not the
+                # poller's ValueError for a negative number.
+                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
             st = self._fds[fd] = FdState(self, fd)
         try:
             added = self._poller.add(fd)
@@ -349,9 +361,11 @@ class Hub(greenlet):
         else:
             slot = st.reader
             st.reader = w if slot is None else add_waiter(slot, w)
-        if self._level_triggered:
-            self._poller.update(st)
         try:
+            if self._level_triggered:
+                # Inside the try: if the selector refuses the fd (closed by another thread a
+                # moment ago), the finally still takes the waiter back out of the slot.
+                self._poller.update(st)
             value = self.suspend(w, timeout)
         finally:
             if write:
@@ -392,10 +406,10 @@ class Hub(greenlet):
             st.reader = add_waiter(st.reader, w)
         for st in writers:
             st.writer = add_waiter(st.writer, w)
-        if self._level_triggered:
-            for st in (*readers, *writers):
-                self._poller.update(st)
         try:
+            if self._level_triggered:  # inside the try: see wait_fd
+                for st in (*readers, *writers):
+                    self._poller.update(st)
             value = self.suspend(w, timeout)
         finally:
             for st in readers:
@@ -419,7 +433,8 @@ class Hub(greenlet):
 
         Call it *before* closing the fd (the poller must still see the same file). Each waiter
         raises ``error`` (a fresh OSError(EBADF) each by default), the stdlib's outcome for a
-        blocking call on a socket another thread closed.
+        blocking call on a socket another thread closed. This hub only, from its own thread:
+        ``hub._core.notify_fd_closing(fd)`` tells the hubs of all threads (what sockets call).
         """
         st = self._fds.pop(fd, None)
         if st is None or st is self._wakeup_st:
@@ -427,16 +442,7 @@ class Hub(greenlet):
                 self._fds[fd] = st
             return
         self._poller.remove(fd)
-        st.fd = -1
-        st.hub = None  # owners test only this to know their FdState is still good
-        if st.reader is not None or st.writer is not None:  # usually nobody waits: skip this
-            for slot in (st.reader, st.writer):
-                for w in slot if type(slot) is deque else (slot,):
-                    if w is not None and w[1] is PENDING:
-                        w[1] = error if error is not None else _closed_error()
-                        self._ready.append(w)
-            st.reader = st.writer = None
-        st.mask = 0
+        end_fd_state(self, st, error)
 
     def idle_wait(self) -> None:
         """Wait until the hub has nothing else to do (see ``hub.idle``)."""
@@ -747,12 +753,6 @@ def _wake_each(waiters: deque[list[Any]], append: Callable[[Any], None]) -> None
             append(w)
 
 
-def _closed_error() -> OSError:
-    import errno
-
-    return OSError(errno.EBADF, "File descriptor was closed in another greenlet")
-
-
 def _describe_deadlock(root: Any) -> str:
     """Name the wait a deadlocked greenlet is stuck in, from its suspended frames."""
     frame = getattr(root, "gr_frame", None)
@@ -813,6 +813,7 @@ def set_hub(hub: Hub | None) -> None:
     else:
         _tls.hub = hub
         root._hub = hub
+    _registry.note_hub(hub)  # other threads reach this hub through it (closing an fd, exit)
 
 
 # The pid the hub's fork handling last ran for (reinit() tells a missed fork by it).

@@ -36,11 +36,12 @@ an edge at the next poll). Either way the registration is right, for one syscall
 caller:
 
 - *Owners* (the cooperative socket): the socket calls ``fd_state`` once, when it first needs
-  the hub (``connect`` on EINPROGRESS, or the first wait), keeps the FdState, and tells the hub
-  before it closes (``Hub.notify_closing(fd)``), which wakes its waiters with EBADF and does
-  ``epoll_ctl(DEL)`` while the fd still refers to the right description. Later waits on the
-  cached state (``Hub.wait_fd``) cost no syscall. ``FdState.hub`` becomes None once the state is
-  ended, so an owner's one test ``st.hub is hub`` tells it whether its cache is still good.
+  the hub (``connect`` on EINPROGRESS, or the first wait), keeps the FdState, and tells the hubs
+  before it closes (``notify_fd_closing``: every thread's hub, see ``_closing``), which wakes its
+  waiters with EBADF and does ``epoll_ctl(DEL)`` while the fd still refers to the right
+  description. Later waits on the cached state (``Hub.wait_fd``) cost no syscall.
+  ``FdState.hub`` becomes None once the state is ended, so an owner's one test ``st.hub is hub``
+  tells it whether its cache is still good.
 - *Bare numbers* (``hub.wait_read(fd)`` and friends, select(), selectors): we cannot know whether
   the number still means the same file, so each such wait calls ``fd_state`` again (one
   ``epoll_ctl(ADD)``), then ``Hub.wait_fds``.
@@ -272,6 +273,10 @@ class SelectorPoller:
             pass
 
     def update(self, st: FdState) -> None:
+        if st.fd < 0:
+            # Closed, perhaps by another thread a moment ago (hub/_core/_closing.py): nothing to
+            # watch; its hub's callback drops the selector's entry and wakes the waiters.
+            return
         mask = (selectors.EVENT_READ if st.reader is not None else 0) | (
             selectors.EVENT_WRITE if st.writer is not None else 0
         )
