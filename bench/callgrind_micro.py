@@ -15,10 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -36,31 +33,15 @@ def child(toolkit: str, workload: str, scale: float) -> None:
 
 
 def count(python: str, toolkit: str, workload: str, scale: float) -> tuple[int, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            python,
-            os.path.abspath(__file__),
-            "--child",
-            toolkit,
-            workload,
-            str(scale),
-        ]
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        done = subprocess.run(
-            cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True
-        )
-        ops = json.loads(done.stdout.strip().splitlines()[-1])["ops"]
-        with open(out) as f:
-            for line in f:
-                m = re.match(r"(?:summary|totals):\s+(\d+)", line)
-                if m:
-                    return int(m.group(1)), ops
-    raise RuntimeError("no instruction total in callgrind's output")
+    """(instructions, operations) of one run."""
+    sys.path.insert(0, HERE)
+    from callgrind_echo import callgrind
+
+    cmd = [python, os.path.abspath(__file__), "--child", toolkit, workload, str(scale)]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    total, stdout = callgrind(cmd, env)
+    return total, json.loads(stdout.strip().splitlines()[-1])["ops"]
 
 
 def main() -> None:
