@@ -34,7 +34,6 @@ greenlet, so Ctrl-C stops a script where its user expects.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import traceback
@@ -50,9 +49,11 @@ from . import (
     _originals,
     _registry,
 )
-from ._closing import end_fd_state
+from ._crossthread import CrossThread
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
-from ._io import NEW, UNPOLLABLE, FdState, FdStatistics, add_waiter, make_poller, remove_waiter
+from ._fdwaits import FdWaits
+from ._fork import ForkReinit
+from ._io import FdState, make_poller
 from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
@@ -106,7 +107,7 @@ def set_threadpool_factory(factory: Callable[[Hub], Any]) -> None:
     _threadpool_factory[0] = factory
 
 
-class Hub(greenlet):
+class Hub(FdWaits, CrossThread, ForkReinit, greenlet):
     """The event loop of one OS thread, itself a greenlet. Use :func:`get_hub` to obtain it.
 
     ``clock`` is a zero-argument callable returning seconds (default ``time.monotonic``); a clock
@@ -216,11 +217,6 @@ class Hub(greenlet):
             poller="selectors" if self._level_triggered else "epoll",
         )
 
-    def fd_statistics(self, fd: int) -> FdStatistics | None:
-        """``FdState.statistics()`` of ``fd``, or None if the hub does not know it."""
-        st = self._fds.get(fd)
-        return None if st is None or st is self._wakeup_st else st.statistics()
-
     def __repr__(self) -> str:
         return (
             f"<Hub at {id(self):#x} thread={self.thread_ident} ready={len(self._ready)} "
@@ -243,11 +239,6 @@ class Hub(greenlet):
         """True once :meth:`destroy` ran: the hub runs nothing any more."""
         return self._destroyed
 
-    def fd_known(self, fd: int) -> bool:
-        """True if ``fd`` has an FdState here (``fd_state`` made it and ``notify_closing`` has
-        not ended it)."""
-        return fd in self._fds
-
     def run_callback(self, fn: Callable[..., Any], *args: Any) -> Callback:
         """Run ``fn(*args)`` in the hub soon, after what is ready now; returns a cancellable
         handle."""
@@ -255,16 +246,6 @@ class Hub(greenlet):
         cb[1] = None
         self._ready.append(cb)
         return cb
-
-    def run_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` in this hub's thread soon; callable from any thread.
-
-        This is the only hub method another thread may call. It wakes the hub if it sleeps.
-        """
-        self._threadsafe.append((fn, args))
-        if not self._wake_pending:
-            self._wake_pending = True
-            self._wakeup.wake()
 
     def call_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run ``fn(*args)`` in the hub after ``seconds``. Returns a Timer; ``cancel()`` it."""
@@ -311,138 +292,6 @@ class Hub(greenlet):
                 f"{getcurrent()!r} was resumed by a direct switch while it waited in the hub"
             )
         return value
-
-    def fd_state(self, fd: int) -> FdState:
-        """The FdState of ``fd``, registered with the poller now (one syscall; see ``_io``).
-
-        An owner (a socket) calls this once and keeps the result; ``notify_closing`` ends it.
-        """
-        st = self._fds.get(fd)
-        if st is None or st.hub is None:
-            # (An entry whose hub is None was closed by another thread and awaits its callback:
-            # the number may already name a new file, which gets a state of its own. _closing.)
-            if fd < 0:
-                # A closed socket's fileno(): the stdlib's error for a call on it, not the
-                # poller's ValueError for a negative number.
-                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-            st = self._fds[fd] = FdState(self, fd)
-        try:
-            added = self._poller.add(fd)
-        except BaseException:
-            del self._fds[fd]
-            raise
-        st.pollable = added != UNPOLLABLE
-        st.edge = st.pollable and not self._level_triggered
-        # A new registration reports data already waiting as an edge at the next poll, so the
-        # buffer counts as drained until an edge says otherwise (a reader waits for that poll
-        # instead of failing a recv first). An fd that was registered already may have had its
-        # edges go unheard: it may hold data.
-        st.readable = added != NEW
-        return st
-
-    def wait_fd(self, st: FdState, write: bool, timeout: float | None = None) -> bool:
-        """Wait until ``st.fd`` may be writable (or readable): True, or False on timeout.
-
-        Raises OSError(EBADF) if the fd is closed meanwhile (``notify_closing``). A True result is
-        a hint, not a promise: retry the operation and wait again on EAGAIN.
-        """
-        if not st.pollable:
-            return True
-        # The switching rule: register, suspend, unregister in finally. One waiter per fd is the
-        # common case. hub.socket.socket.recv spells out the same steps for its blocking wait
-        # (no timeout, edge-triggered): keep them alike.
-        cur = getcurrent()
-        if cur is self:
-            raise BlockingSwitchOutError("cannot wait for IO in the hub (from a callback)")
-        w = [cur, PENDING]
-        if write:
-            slot = st.writer
-            st.writer = w if slot is None else add_waiter(slot, w)
-        else:
-            slot = st.reader
-            st.reader = w if slot is None else add_waiter(slot, w)
-        try:
-            if self._level_triggered:
-                # Inside the try: if the selector refuses the fd (closed by another thread a
-                # moment ago), the finally still takes the waiter back out of the slot.
-                self._poller.update(st)
-            value = self.suspend(w, timeout)
-        finally:
-            if write:
-                slot = st.writer
-                if slot is w:
-                    st.writer = None
-                elif slot is not None:
-                    st.writer = remove_waiter(slot, w)
-            else:
-                slot = st.reader
-                if slot is w:
-                    st.reader = None
-                elif slot is not None:
-                    st.reader = remove_waiter(slot, w)
-            if self._level_triggered and st.fd >= 0:
-                self._poller.update(st)
-        if value is True:
-            return True
-        if value is TIMEOUT:
-            return False
-        raise value
-
-    def wait_fds(
-        self, readers: list[FdState], writers: list[FdState], timeout: float | None = None
-    ) -> bool:
-        """Wait until any fd of ``readers`` may be readable or any of ``writers`` writable.
-
-        The building block of select() and selectors: True when woken by an fd, False on timeout.
-        """
-        w = [getcurrent(), PENDING]
-        for st in readers:
-            if not st.pollable:
-                return True
-        for st in writers:
-            if not st.pollable:
-                return True
-        for st in readers:
-            st.reader = add_waiter(st.reader, w)
-        for st in writers:
-            st.writer = add_waiter(st.writer, w)
-        try:
-            if self._level_triggered:  # inside the try: see wait_fd
-                for st in (*readers, *writers):
-                    self._poller.update(st)
-            value = self.suspend(w, timeout)
-        finally:
-            for st in readers:
-                if st.reader is not None:
-                    st.reader = remove_waiter(st.reader, w)
-            for st in writers:
-                if st.writer is not None:
-                    st.writer = remove_waiter(st.writer, w)
-            if self._level_triggered:
-                for st in (*readers, *writers):
-                    if st.fd >= 0:
-                        self._poller.update(st)
-        if value is True:
-            return True
-        if value is TIMEOUT:
-            return False
-        raise value
-
-    def notify_closing(self, fd: int, error: BaseException | None = None) -> None:
-        """``fd`` is about to be closed: wake its waiters with ``error`` and forget it.
-
-        Call it *before* closing the fd (the poller must still see the same file). Each waiter
-        raises ``error`` (a fresh OSError(EBADF) each by default), the stdlib's outcome for a
-        blocking call on a socket another thread closed. This hub only, from its own thread:
-        ``hub._core.notify_fd_closing(fd)`` tells the hubs of all threads (what sockets call).
-        """
-        st = self._fds.pop(fd, None)
-        if st is None or st is self._wakeup_st:
-            if st is not None:
-                self._fds[fd] = st
-            return
-        self._poller.remove(fd)
-        end_fd_state(self, st, error)
 
     def idle_wait(self) -> None:
         """Wait until the hub has nothing else to do (see ``hub.idle``)."""
@@ -598,66 +447,6 @@ class Hub(greenlet):
         finally:
             self.switches += n  # once per batch: counting in the loop would cost every switch
 
-    def _poll_and_dispatch(
-        self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
-    ) -> int:
-        poller = self._poller
-        # The monitor's liveness signal (see loop_turns): odd while polling. finally keeps the
-        # parity right when a signal handler raises out of the poll.
-        self.loop_turns += 1
-        try:
-            events = poller.poll(timeout)
-        finally:
-            self.loop_turns += 1
-        append = self._ready.append
-        hangup_events = poller.HANGUP_EVENTS
-        for fd, ev in events:
-            try:
-                st = fds[fd]  # (a subscript is cheaper than fds.get; misses are rare)
-            except KeyError:
-                continue  # an fd the hub no longer knows: a duplicate's events (see _io)
-            if ev & read_events:
-                st.readable = True
-                if ev & hangup_events:
-                    st.hung_up = True
-                w = st.reader
-                if w is not None:
-                    st.reader = None
-                    if type(w) is deque:
-                        _wake_each(w, append)
-                    elif w[1] is PENDING:
-                        w[1] = True
-                        append(w)
-            w = st.writer
-            if w is not None and ev & write_events:  # rarely anybody waits to write
-                st.writer = None
-                if type(w) is deque:
-                    _wake_each(w, append)
-                elif w[1] is PENDING:
-                    w[1] = True
-                    append(w)
-        return len(events)
-
-    def _on_wakeup(self) -> None:
-        # Another thread called run_threadsafe. The order matters: drain the eventfd, then clear
-        # the flag, then empty the queue. A call that lands after the flag is cleared writes a
-        # new wake-up; one that saw the flag still set had queued its item before, so the queue
-        # drain below takes it. (Clearing the flag before draining the eventfd could swallow a
-        # write made in between and leave the flag set for good: a lost wake-up.)
-        self._wakeup.drain()
-        self._wake_pending = False
-        entry = self._wakeup_entry
-        entry[0] = entry
-        entry[1] = PENDING
-        self._wakeup_st.reader = entry
-        queue = self._threadsafe
-        ready = self._ready
-        while queue:
-            fn, args = queue.popleft()
-            cb = Callback(fn, args)
-            cb[1] = None
-            ready.append(cb)
-
     def _idle_timeout(self) -> float | None:
         """Nothing is ready: how long to block, or None once LoopExit or joiners were delivered.
 
@@ -689,13 +478,6 @@ class Hub(greenlet):
         self.parent.throw(LoopExit(_describe_deadlock(self.parent)))
         return None
 
-    def _io_awaited(self) -> bool:
-        wakeup_st = self._wakeup_st
-        for st in self._fds.values():
-            if (st.reader is not None and st is not wakeup_st) or st.writer is not None:
-                return True
-        return False
-
     def _other_threads(self) -> bool:
         # _thread._count() counts live threads other than the main one. In a non-main thread
         # that includes ourselves but not the main thread, which could wake us: the same sum.
@@ -713,44 +495,6 @@ class Hub(greenlet):
         self._poller.close()
         self._wakeup.close()
         self._fds.clear()
-
-    def _reinit_after_fork(self) -> None:
-        # The child shares the parent's epoll instance and eventfd: replace both, and register
-        # again the fds we still know about. The fd table is emptied in place, never replaced:
-        # the loop that was running when the parent forked holds it in a local variable, and
-        # would otherwise dispatch the child's events against a dead copy and lose them.
-        old_fds = dict(self._fds)
-        try:
-            self._poller.close()
-        except OSError:
-            pass
-        self._wakeup.close()
-        self._fds.clear()
-        self._setup_io()
-        for fd, st in old_fds.items():
-            if st is self._wakeup_st or fd == self._wakeup_st.fd:
-                continue
-            try:
-                st.pollable = self._poller.add(fd) != UNPOLLABLE
-                st.edge = st.pollable and not self._level_triggered
-            except OSError:
-                # The fd was closed behind the hub's back before the fork (EBADF): end its state
-                # as notify_closing would, so its waiters get EBADF and its owner a fresh one.
-                self._fds[fd] = st
-                self.notify_closing(fd)
-                continue
-            self._fds[fd] = st
-            if self._level_triggered:
-                st.mask = 0
-                self._poller.update(st)
-
-
-def _wake_each(waiters: deque[list[Any]], append: Callable[[Any], None]) -> None:
-    """Claim and queue every waiter of an fd slot that held several (see FdState)."""
-    for w in waiters:
-        if w[1] is PENDING:
-            w[1] = True
-            append(w)
 
 
 def _describe_deadlock(root: Any) -> str:
