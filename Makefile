@@ -9,13 +9,14 @@ STAMP := $(VENV)/.installed-stamp
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 
-.PHONY: demo test matrix lint format bench bench-quick conformance conformance-quick clean help
+.PHONY: demo test matrix lint format docs bench bench-quick conformance conformance-quick clean help
 
 help:
 	@echo "make demo         run the main job: the concurrent URL fetcher sample"
 	@echo "make test         run the test suite (creates .venv on first use)"
 	@echo "make matrix       run the suite under Python 3.10, 3.11, 3.12 and 3.13 (tox)"
-	@echo "make lint         ruff check and ruff format --check"
+	@echo "make lint         ruff check, ruff format --check and mypy (pyproject.toml [tool.mypy])"
+	@echo "make docs         the documentation site, into docs/_build/html (index.html)"
 	@echo "make bench        benchmarks against gevent and others (see bench/README.md)"
 	@echo "make bench-quick  every benchmark for about a second, no speed asserted"
 	@echo "make conformance  CPython's socket-related test modules, unpatched vs patch_all()"
@@ -39,6 +40,18 @@ matrix: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# The site: warnings are errors and every cross-reference must resolve (-n); see docs/conf.py.
+DOCS_STAMP := $(VENV)/.docs-stamp
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs docs/_build/html
+	@echo "the site: docs/_build/html/index.html"
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -88,14 +88,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, help="seconds of warm-up before each")
     parser.add_argument(
         "--toolkits",
-        default="greenpatch,gevent,eventlet,threads,asyncio,uvloop,c,floor",
+        default="greenpatch,gevent,eventlet,threads,asyncio,uvloop,c,floor,"
+        "gunicorn-gevent,gunicorn-greenpatch,gunicorn-sync,bjoern",
         help="comma-separated subset of the toolkits",
     )
     parser.add_argument(
         "--only",
         action="append",
-        help="run only this group (echo, http, fetch, subprocess, micro, memory, tls) or case; "
-        "repeatable",
+        help="run only this group (echo, http, wsgi, fetch, subprocess, micro, memory, tls) "
+        "or case; repeatable",
     )
     parser.add_argument("--json", help="write the raw results here")
     parser.add_argument("--chart", help="write the PNG chart of the ratios here")
@@ -194,6 +195,10 @@ def main(argv: list[str] | None = None) -> int:
     monitor_cost = report.monitor_cost_text(results)
     if monitor_cost:
         print(monitor_cost)
+    for other in report.OTHER_TARGETS:
+        more = report.targets(cases, results, other)
+        if more:
+            print(report.targets_text(more, other))
     report.write_json(json_path, cases, results, meta, tgts)
     print(f"\nraw results: {json_path}")
     print(report.chart(chart_path, cases, results, meta))

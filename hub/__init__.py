@@ -4,6 +4,7 @@ The public API is re-exported here; its pieces live in small modules:
 
 - ``hub._core``: the loop, waiting primitives, timers, fd readiness, cross-thread wake-up;
 - ``hub._greenlet``: Greenlet, spawn, sleep, joinall, killall, wait, iwait;
+- ``hub._api``: kill and spawn_raw for any greenlet, the switch interval;
 - ``hub._timeout``: Timeout and with_timeout;
 - ``hub._event``, ``hub._lock``, ``hub.queue``, ``hub.pool``, ``hub.local``, ``hub._taskgroup``:
   synchronisation (Event, AsyncResult, locks, queues, Pool and Group, greenlet-local storage,
@@ -17,6 +18,7 @@ from __future__ import annotations
 from greenlet import GreenletExit, getcurrent
 
 from . import threadpool  # noqa: F401  (registers Hub.threadpool's factory with the core)
+from ._api import getswitchinterval, kill, setswitchinterval, spawn_raw
 from ._core import (
     BlockingSwitchOutError,
     ConcurrentObjectUseError,
@@ -39,7 +41,7 @@ from ._greenlet import (
     wait,
 )
 from ._io_waits import wait_read, wait_readwrite, wait_write
-from ._lock import BoundedSemaphore, Condition, Lock, RLock, Semaphore
+from ._lock import BoundedSemaphore, Condition, DummySemaphore, Lock, RLock, Semaphore
 from ._taskgroup import TaskGroup
 from ._timeout import Timeout, with_timeout
 from .local import local
@@ -57,6 +59,7 @@ __all__ = [
     "Channel",
     "ConcurrentObjectUseError",
     "Condition",
+    "DummySemaphore",
     "Event",
     "Greenlet",
     "GreenletExit",
@@ -78,16 +81,20 @@ __all__ = [
     "fork",
     "get_hub",
     "getcurrent",
+    "getswitchinterval",
     "idle",
     "iwait",
     "joinall",
+    "kill",
     "killall",
     "local",
     "reinit",
+    "setswitchinterval",
     "signal_handler",
     "sleep",
     "spawn",
     "spawn_later",
+    "spawn_raw",
     "wait",
     "wait_read",
     "wait_readwrite",

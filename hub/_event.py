@@ -255,6 +255,32 @@ class AsyncResult(_Flag, Generic[_T]):
             self._wait(timeout)
         return self._value  # type: ignore[no-any-return]
 
+    # -- the concurrent.futures.Future names gevent's AsyncResult answers to -----------------
+    # ``exception`` stays a property (as in gevent), not Future's method.
+
+    def set_result(self, value: _T) -> None:
+        """``set(value)``, under concurrent.futures' name."""
+        self.set(value)
+
+    def done(self) -> bool:
+        """``ready()``: True once it has a value or an exception."""
+        return self._flag
+
+    def result(self, timeout: float | None = None) -> _T:
+        """``get(timeout=timeout)``: the value, waiting for it; raises its exception.
+
+        Raises :class:`hub.Timeout` (not ``TimeoutError``) when not ready in time, as gevent's.
+        """
+        return self.get(timeout=timeout)
+
+    def cancel(self) -> bool:
+        """An AsyncResult cannot be cancelled: always False."""
+        return False
+
+    def cancelled(self) -> bool:
+        """Always False (see :meth:`cancel`)."""
+        return False
+
     def __call__(self, source: Any) -> None:
         """Take the outcome of ``source`` (a finished Greenlet): use as a link callback."""
         if source.successful():

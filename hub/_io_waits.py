@@ -4,29 +4,72 @@
 from __future__ import annotations
 
 import errno
-from typing import Any
+import os
+import select
+from typing import Any, Protocol
 
 from greenlet import getcurrent
 
 from ._core import PENDING, get_hub
 
-__all__ = ["wait_any", "wait_read", "wait_readwrite", "wait_write"]
+__all__ = ["cancel_wait", "wait_any", "wait_read", "wait_readwrite", "wait_write"]
 
 
-def _fileno(fd: Any) -> int:
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+#: A file descriptor, or an object with ``fileno()`` (a socket, a file, a pipe object).
+FileDescriptorLike = int | _HasFileno
+_TimeoutExc = BaseException | type[BaseException] | None
+
+
+def _fileno(fd: FileDescriptorLike) -> int:
     return fd if isinstance(fd, int) else fd.fileno()
 
 
-def _wait(fd: Any, readable: bool, writable: bool, timeout: float | None, timeout_exc: Any) -> None:
+# The stdlib's poll, taken when hub is imported, before patch_all() can replace it.
+_real_poll = select.poll
+
+
+def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
+    # The hub's epoll is edge-triggered: an edge that an earlier wait consumed is not reported
+    # again, so a caller that did not drain the fd would wait for ever. These functions promise
+    # what gevent's do, readiness now (level), and cannot try the operation first as sockets do:
+    # ask the kernel once, without blocking.
+    if fd < 0:  # a closed socket's fileno(): the stdlib's answer for a call on it
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+    p = _real_poll()
+    p.register(fd, (select.POLLIN if readable else 0) | (select.POLLOUT if writable else 0))
+    events = p.poll(0)
+    if events and events[0][1] & select.POLLNVAL:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+    return bool(events)
+
+
+def _wait(
+    fd: FileDescriptorLike,
+    readable: bool,
+    writable: bool,
+    timeout: float | None,
+    timeout_exc: _TimeoutExc,
+) -> None:
+    fileno = _fileno(fd)
+    if _ready_now(fileno, readable, writable):
+        return
     hub = get_hub()
-    st = hub.fd_state(_fileno(fd))
+    st = hub.fd_state(fileno)
     readers = [st] if readable else []
     writers = [st] if writable else []
     if not hub.wait_fds(readers, writers, timeout):
         raise timeout_exc if timeout_exc is not None else TimeoutError("timed out")
 
 
-def wait_read(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -> None:
+def wait_read(
+    fd: FileDescriptorLike,
+    timeout: float | None = None,
+    timeout_exc: _TimeoutExc = None,
+) -> None:
     """Block the current greenlet until ``fd`` (an int or an object with ``fileno()``) is readable.
 
     Raises ``timeout_exc`` (``socket.timeout("timed out")`` by default) after ``timeout`` seconds,
@@ -37,12 +80,20 @@ def wait_read(fd: Any, timeout: float | None = None, timeout_exc: Any = None) ->
     _wait(fd, True, False, timeout, timeout_exc)
 
 
-def wait_write(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -> None:
+def wait_write(
+    fd: FileDescriptorLike,
+    timeout: float | None = None,
+    timeout_exc: _TimeoutExc = None,
+) -> None:
     """Block the current greenlet until ``fd`` is writable; see :func:`wait_read`."""
     _wait(fd, False, True, timeout, timeout_exc)
 
 
-def wait_readwrite(fd: Any, timeout: float | None = None, timeout_exc: Any = None) -> None:
+def wait_readwrite(
+    fd: FileDescriptorLike,
+    timeout: float | None = None,
+    timeout_exc: _TimeoutExc = None,
+) -> None:
     """Block the current greenlet until ``fd`` is readable or writable; see :func:`wait_read`."""
     _wait(fd, True, True, timeout, timeout_exc)
 
@@ -56,7 +107,7 @@ def wait_any(read_fds: Any, write_fds: Any, remaining: float | None) -> tuple[bo
     so do the callers.
     """
     try:
-        hub = getcurrent()._hub
+        hub = getcurrent()._hub  # type: ignore[attr-defined]  # see hub.get_hub()
     except AttributeError:
         hub = get_hub()
     fd_state = hub.fd_state
@@ -87,3 +138,17 @@ def wait_any(read_fds: Any, write_fds: Any, remaining: float | None) -> tuple[bo
         woken = True
     # A closed fd's FdState has no hub any more (Hub.notify_closing, notify_fd_closing).
     return woken, {fd for fd, st in states.items() if st.hub is None}
+
+
+def cancel_wait(fd: FileDescriptorLike, error: BaseException | None = None) -> None:
+    """Wake every greenlet of this thread waiting on ``fd`` (an int or an object with
+    ``fileno()``) in :func:`wait_read` and friends, or in a socket call, with ``error`` raised.
+
+    ``error`` defaults to ``OSError(EBADF, "File descriptor was closed in another greenlet")``,
+    what gevent's ``cancel_wait`` raises. The fd is neither closed nor forgotten: before closing
+    it, call ``hub._core.notify_fd_closing(fd)``. gevent's version takes a watcher; greenpatch has
+    no watchers, the fd names the wait.
+    """
+    if error is None:
+        error = OSError(errno.EBADF, "File descriptor was closed in another greenlet")
+    get_hub().cancel_wait(_fileno(fd), error)

@@ -24,7 +24,7 @@ from ._core import (
     get_ident,
 )
 
-__all__ = ["BoundedSemaphore", "Condition", "Lock", "RLock", "Semaphore"]
+__all__ = ["BoundedSemaphore", "Condition", "DummySemaphore", "Lock", "RLock", "Semaphore"]
 
 _T = TypeVar("_T")
 
@@ -387,3 +387,62 @@ def _pass_on(cond: Condition, _value: Any) -> None:
     # A notification handed to a waiter that could not take it goes to the next one.
     with cond._mutex:
         cond._waiters.claim_first(True, _pass_on, cond)
+
+
+class DummySemaphore:
+    """A Semaphore that never blocks: for code that takes a semaphore when the resource it
+    guards is unbounded (gevent's ``DummySemaphore``; ``Pool(size=None)`` is the same idea).
+
+    ``acquire()`` returns True at once whatever its arguments, ``release()`` does nothing,
+    ``wait()`` returns 1, ``locked()`` is False, links run soon in the hub.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, value: int | None = None) -> None:
+        pass
+
+    @property
+    def counter(self) -> int:
+        """Always 1: a permit is always available."""
+        return 1
+
+    def locked(self) -> bool:
+        """Always False."""
+        return False
+
+    def ready(self) -> bool:
+        """Always True."""
+        return True
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Return True at once."""
+        return True
+
+    def release(self) -> None:
+        """Do nothing."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Return 1 at once."""
+        return 1
+
+    def rawlink(self, callback: Callable[[Any], Any]) -> None:
+        """Call ``callback(self)`` in the hub soon: it is always ready."""
+        get_hub().run_callback(callback, self)
+
+    def unlink(self, callback: Callable[[Any], Any]) -> None:
+        """Nothing to remove: links run at once."""
+
+    def __enter__(self) -> bool:
+        return True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} at {id(self):#x}>"

@@ -97,14 +97,14 @@ class PipeFile(io.FileIO):
             self.wait(False)
 
     def readall(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             data = self.read(_CHUNK)
             if not data:
                 return b"".join(parts)
             parts.append(data)
 
-    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         while True:
             if not self._shared or self._ready(False):
                 n = super().readinto(buffer)
@@ -112,7 +112,7 @@ class PipeFile(io.FileIO):
                     return n
             self.wait(False)
 
-    def write(self, data: Any) -> int:  # type: ignore[override]
+    def write(self, data: Any) -> int:
         while True:
             n = self.try_write(data)
             if n is not None:

@@ -178,7 +178,7 @@ def virtual_clock(clock: VirtualClock) -> VirtualClock:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """Attach the run info to a LoopExit failure, and the monitor's reports to the test."""
-    outcome = yield
+    outcome: Any = yield
     report = outcome.get_result()
     failed = call.excinfo is not None and call.excinfo.errisinstance(LoopExit)
     if failed and get_hub_if_exists() is not None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from greenlet import GreenletExit, getcurrent
 
@@ -133,7 +133,7 @@ class TaskGroup:
         typ: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-    ) -> bool:
+    ) -> Literal[False]:
         self._state = "exiting"
         if exc is not None and exc is self._abort_exc:
             exc = None  # ours: the failures are in self._errors

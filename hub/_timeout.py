@@ -49,7 +49,7 @@ class Timeout(BaseException):
         if self.seconds is None:
             return
         exc = self.exception
-        if exc is None or exc is False:
+        if exc is None or exc is False or exc is True:
             exc = self
         self._timer = get_hub().timer(self.seconds, Throw(getcurrent(), exc), None, self._ref)
 

@@ -66,7 +66,7 @@ def fork() -> int:
     pid = _fork()  # type: ignore[misc]
     if pid == 0:
         reinit()
-    return pid  # type: ignore[no-any-return]
+    return pid
 
 
 def forkpty() -> tuple[int, int]:
@@ -123,22 +123,22 @@ def _waiting(call: Any, args: tuple[Any, ...], pid: int, options: int) -> Any:
 
 def waitpid(pid: int, options: int, /) -> tuple[int, int]:
     """``os.waitpid``, waiting on the hub instead of blocking the thread (see the module doc)."""
-    return _waiting(_waitpid, (pid,), pid, options)  # type: ignore[no-any-return]
+    return _waiting(_waitpid, (pid,), pid, options)
 
 
 def wait() -> tuple[int, int]:
     """``os.wait``: any child's exit, waiting on the hub."""
-    return _waiting(_waitpid, (-1,), -1, 0)  # type: ignore[no-any-return]
+    return _waiting(_waitpid, (-1,), -1, 0)
 
 
 def wait3(options: int) -> tuple[int, int, Any]:
     """``os.wait3``: (pid, status, rusage), waiting on the hub unless ``options`` has WNOHANG."""
-    return _waiting(_wait3, (), -1, options)  # type: ignore[no-any-return]
+    return _waiting(_wait3, (), -1, options)
 
 
 def wait4(pid: int, options: int) -> tuple[int, int, Any]:
     """``os.wait4``: (pid, status, rusage) of ``pid``, waiting on the hub unless WNOHANG."""
-    return _waiting(_wait4, (pid,), pid, options)  # type: ignore[no-any-return]
+    return _waiting(_wait4, (pid,), pid, options)
 
 
 def waitid(idtype: int, id: int, options: int, /) -> Any:

@@ -218,7 +218,7 @@ class Group:
         else:
             g = self.spawn(func, *args, **kwds)
         if callback is not None:
-            g.link_value(lambda source: callback(source.value))
+            g.link_value(lambda source: callback(source.get()))
         return g
 
     def apply_cb(
@@ -242,6 +242,18 @@ class Group:
         with self.imap(func, iterable) as results:
             return list(results)
 
+    def map_cb(
+        self,
+        func: Callable[..., _T],
+        iterable: Iterable[Any],
+        callback: Callable[[list[_T]], Any] | None = None,
+    ) -> list[_T]:
+        """:meth:`map`, then ``callback(results)`` if a callback is given; returns the results."""
+        results = self.map(func, iterable)
+        if callback is not None:
+            callback(results)
+        return results
+
     def map_async(
         self,
         func: Callable[..., _T],
@@ -251,7 +263,7 @@ class Group:
         """Run :meth:`map` in a new greenlet (outside the group) and return that greenlet."""
         g: Greenlet[list[_T]] = Greenlet(self.map, func, iterable)
         if callback is not None:
-            g.link_value(lambda source: callback(source.value))
+            g.link_value(lambda source: callback(source.get()))
         g.start()
         return g
 
@@ -303,7 +315,8 @@ class Pool(Group):
     def add(
         self, greenlet: Greenlet[Any], blocking: bool = True, timeout: float | None = None
     ) -> None:
-        """Track ``greenlet``, waiting for a free slot; :class:`PoolFull` if none came in time."""
+        """Track ``greenlet``, waiting for a free slot; :class:`~hub.pool.PoolFull` if none came
+        in time."""
         if greenlet in self.greenlets:
             return
         slots = self._slots
@@ -371,7 +384,8 @@ class IMap(Generic[_T]):
         self._group = group
         self._func = func
         self._ordered = ordered
-        self._results: Queue[tuple[Any, bool, Any]] = Queue()
+        # (index, ok, value), or (_END, how many, the error that ended the input).
+        self._results: Queue[tuple[Any, Any, Any]] = Queue()
         self._slots = None if maxsize is None else Semaphore(maxsize)
         self._buffer: dict[int, tuple[bool, Any]] = {}
         self._yielded = 0
@@ -408,7 +422,7 @@ class IMap(Generic[_T]):
         else:
             self._results.put((index, True, value))
         finally:
-            self._tasks.discard(getcurrent())  # type: ignore[arg-type]
+            self._tasks.discard(getcurrent())
 
     def __iter__(self) -> IMap[_T]:
         return self

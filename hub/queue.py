@@ -45,6 +45,7 @@ __all__ = [
     "LifoQueue",
     "PriorityQueue",
     "Queue",
+    "ShutDown",
     "SimpleQueue",
 ]
 
@@ -67,6 +68,27 @@ class QueueStatistics:
         return (
             f"QueueStatistics(qsize={self.qsize}, getters={self.getters}, putters={self.putters})"
         )
+
+
+if sys.version_info >= (3, 13):
+    from queue import ShutDown
+else:
+
+    class ShutDown(Exception):
+        """Raised by ``put`` on a queue that was shut down, and by ``get`` once it is empty.
+
+        ``queue.ShutDown`` itself from Python 3.13 on, so ``except queue.ShutDown`` catches it.
+        """
+
+
+def _fail_waiter(w: list[Any]) -> None:
+    # Runs in the hub of the waiter's thread: end a blocked put or get with ShutDown. The claim
+    # (TIMEOUT: "nothing was handed over") keeps anybody else from waking it meanwhile; a wait
+    # that already ended another way (w[0] is None: killed, timed out) is left alone.
+    g = w[0]
+    if g is not None and w[1] is PENDING:
+        w[1] = TIMEOUT
+        g.throw(ShutDown())
 
 
 def _check_timeout(timeout: float) -> None:
@@ -102,6 +124,7 @@ class Queue(Generic[_T]):
         "_pop",
         "_push_front",
         "_putters",
+        "_shut",
         "_take",
     )
 
@@ -113,6 +136,7 @@ class Queue(Generic[_T]):
         self._putters = WaitQueue()
         self._init_items(items)
         self._take: Callable[[], Any] = self._take_and_refill if self._bounded else self._pop
+        self._shut = False
 
     def _init_items(self, items: Iterable[Any]) -> None:
         # Per-instance bound methods instead of overridable _put/_get methods: the hot paths
@@ -157,8 +181,11 @@ class Queue(Generic[_T]):
         """Add ``item``, waiting for room if the queue is full.
 
         Raises :class:`queue.Full` if there is still no room after ``timeout`` seconds, or at
-        once if ``block`` is false.
+        once if ``block`` is false; :class:`~hub.queue.ShutDown` once the queue was shut down.
         """
+        if self._shut:
+            self._rejected()
+            raise ShutDown
         if not self._bounded:
             # Lock-free (see "Fast paths" in the class comment): append, *then* look for
             # getters, so a getter registering meanwhile in another thread either is seen
@@ -291,6 +318,9 @@ class Queue(Generic[_T]):
             if item is not NOTHING:
                 lock.release()
                 return item
+        if self._shut:
+            lock.release()
+            raise ShutDown
         if not block or (timeout is not None and timeout <= 0):
             lock.release()
             if block:
@@ -338,6 +368,9 @@ class Queue(Generic[_T]):
         if item is not NOTHING:
             lock.release()
             return item  # type: ignore[no-any-return]
+        if self._shut:
+            lock.release()
+            raise ShutDown
         if not block or (timeout is not None and timeout <= 0):
             lock.release()
             if block:
@@ -351,6 +384,49 @@ class Queue(Generic[_T]):
         if value is TIMEOUT:
             raise Empty
         return value  # type: ignore[no-any-return]
+
+    # -- shutting down (Python 3.13's Queue.shutdown) --------------------------------------------
+
+    @property
+    def is_shutdown(self) -> bool:
+        """True once :meth:`shutdown` was called."""
+        return self._shut
+
+    def shutdown(self, immediate: bool = False) -> None:
+        """Refuse further items: ``put`` raises :class:`~hub.queue.ShutDown` from now on, and so
+        do the puts blocked now. ``get`` returns what is left, then raises ShutDown instead of
+        waiting.
+
+        With ``immediate``, what is left is discarded first (a JoinableQueue counts each as done),
+        so every blocked or later ``get`` raises ShutDown at once. Like ``queue.Queue.shutdown``.
+        """
+        lock = self._lock
+        lock.acquire()
+        try:
+            self._shut = True
+            drained = 0
+            if immediate:
+                drained = len(self._items)
+                self._items.clear()
+            elif self._items and self._getters:
+                self._serve_getters()
+            waiters = [*self._putters, *self._getters]
+            self._putters.clear()
+            self._getters.clear()
+        finally:
+            lock.release()
+        ident = get_ident()
+        for w in waiters:
+            h = w[2]
+            if h.thread_ident == ident:
+                h.run_callback(_fail_waiter, w)
+            elif not h.destroyed:
+                h.run_threadsafe(_fail_waiter, w)
+        if drained:
+            self._discarded(drained)
+
+    def _discarded(self, count: int) -> None:
+        """Hook: ``shutdown(immediate=True)`` dropped ``count`` items (JoinableQueue counts)."""
 
     def peek_nowait(self) -> _T:
         """``peek(block=False)``."""
@@ -468,6 +544,13 @@ class JoinableQueue(Queue[_T]):
 
     def _rejected(self) -> None:
         self._task_done()
+
+    def _discarded(self, count: int) -> None:
+        with self._lock:
+            self._unfinished = max(self._unfinished - count, 0)
+            done = not self._unfinished
+        if done:
+            self._done.set()
 
     def task_done(self) -> None:
         """Mark one item as processed. ValueError if called more times than items were put."""

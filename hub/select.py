@@ -33,9 +33,9 @@ from ._io_waits import wait_any
 __all__ = sorted({*getattr(_stdlib_select, "__all__", []), "error", "poll", "select"})
 
 _select = _stdlib_select.select
-_poll = getattr(_stdlib_select, "poll", None)
-_epoll = getattr(_stdlib_select, "epoll", None)
-error = OSError
+_poll: Any = getattr(_stdlib_select, "poll", None)
+_epoll: Any = getattr(_stdlib_select, "epoll", None)
+error = OSError  # type: ignore[misc]  # the stdlib's alias too, re-stated for the table
 _READ_MASK = getattr(_stdlib_select, "POLLIN", 1) | getattr(_stdlib_select, "POLLPRI", 2)
 _WRITE_MASK = getattr(_stdlib_select, "POLLOUT", 4)
 _POLLNVAL = getattr(_stdlib_select, "POLLNVAL", 32)
@@ -62,7 +62,7 @@ def _check_timeout(timeout: Any) -> float | None:
 
 def _select_numbers(
     pairs: tuple[list[tuple[Any, int]], ...], closed: set[int]
-) -> tuple[list, list, list]:  # type: ignore[type-arg]
+) -> tuple[list[Any], list[Any], list[Any]]:
     """The stdlib's answer for the objects in ``pairs`` (object, fd number when the call began).
 
     Asked by number, as the stdlib's own select does once it has converted its arguments, so an
@@ -72,7 +72,7 @@ def _select_numbers(
     bad = set(closed)
     numbers = [[fd for _, fd in group if fd not in bad] for group in pairs]
     try:
-        ready = [set(fds) for fds in _select(*numbers, 0)]
+        ready = [set(fds) for fds in _select(numbers[0], numbers[1], numbers[2], 0)]
     except OSError as exc:
         if exc.errno != _errno.EBADF:
             raise
@@ -83,7 +83,7 @@ def _select_numbers(
                 args: list[list[int]] = [[], [], []]
                 args[i] = [fd]
                 try:
-                    if _select(*args, 0)[i]:
+                    if _select(args[0], args[1], args[2], 0)[i]:
                         ready[i].add(fd)
                 except OSError:
                     bad.add(fd)
@@ -95,7 +95,7 @@ def _select_numbers(
 
 def select(
     rlist: Any, wlist: Any, xlist: Any, timeout: float | None = None
-) -> tuple[list, list, list]:  # type: ignore[type-arg]
+) -> tuple[list[Any], list[Any], list[Any]]:
     """Cooperative :func:`select.select`."""
     timeout = _check_timeout(timeout)
     # The lists are read again after the wait: a one-shot iterator (a generator) would be empty.
@@ -139,6 +139,8 @@ class _PollObject:
     """
 
     __slots__ = ("_fds", "_poll")
+    _fds: dict[int, int]
+    _poll: Any
 
     def __new__(cls, *args: Any, **kwargs: Any) -> _PollObject:
         raise TypeError(f"cannot create '{__name__}.poll' instances")
@@ -214,7 +216,7 @@ if _epoll is not None:
         @classmethod
         def fromfd(cls, fd: int) -> epoll:
             """Wrap an existing epoll fd."""
-            return cls(_from=_epoll.fromfd(fd))
+            return cls(_from=_epoll.fromfd(fd))  # type: ignore[return-value]  # (this epoll)
 
         @property
         def closed(self) -> bool:
@@ -268,7 +270,7 @@ if _epoll is not None:
         def __enter__(self) -> epoll:
             if self._epoll.closed:
                 raise ValueError("I/O operation on closed epoll object")
-            return self
+            return self  # type: ignore[return-value]  # (this epoll, not the stdlib's)
 
         def __exit__(self, *exc_info: Any) -> None:
             self.close()

@@ -52,11 +52,13 @@ from ._dns import (
     is_numeric_host,
 )
 from ._greenlet import sleep as _sleep
+from ._io_waits import cancel_wait, wait_read, wait_readwrite, wait_write
 
 __all__ = [
     *_stdlib_socket.__all__,
     "SocketIO",
     "SocketType",
+    "cancel_wait",
     "create_connection",
     "create_server",
     "fromfd",
@@ -69,6 +71,9 @@ __all__ = [
     "socket",
     "socketpair",
     "timeout",
+    "wait_read",
+    "wait_readwrite",
+    "wait_write",
 ]
 __all__ = sorted(set(__all__))
 

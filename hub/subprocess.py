@@ -319,4 +319,4 @@ def getstatusoutput(cmd: Any, *, encoding: str | None = None, errors: str | None
 
 def getoutput(cmd: Any, *, encoding: str | None = None, errors: str | None = None) -> str:
     """``subprocess.getoutput``: the output of ``cmd`` run by the shell."""
-    return getstatusoutput(cmd, encoding=encoding, errors=errors)[1]  # type: ignore[no-any-return]
+    return getstatusoutput(cmd, encoding=encoding, errors=errors)[1]

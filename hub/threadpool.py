@@ -12,6 +12,7 @@ it. Idle workers, on the other hand, never keep a deadlocked hub waiting.
 
 from __future__ import annotations
 
+import concurrent.futures
 import weakref
 from collections.abc import Callable
 from queue import Empty as _Empty
@@ -30,9 +31,10 @@ from ._core import (
     start_new_thread,
 )
 from ._core import RealSimpleQueue as SimpleQueue
+from ._event import Event
 from ._timeout import Timeout
 
-__all__ = ["ThreadPool", "ThreadResult"]
+__all__ = ["ThreadPool", "ThreadPoolExecutor", "ThreadResult"]
 
 _T = TypeVar("_T")
 _NOT_DONE: Any = object()
@@ -256,6 +258,182 @@ class ThreadPool:
 
     def __repr__(self) -> str:
         return f"<ThreadPool at {id(self):#x} maxsize={self.maxsize} workers={self._workers}>"
+
+
+class _CooperativeFuture(concurrent.futures.Future[_T]):
+    """A ``concurrent.futures.Future`` whose ``result()`` and ``exception()`` wait on the hub.
+
+    The stdlib's Future waits on a ``threading.Condition``: unless ``threading`` is patched, a
+    greenlet calling ``result()`` would block its whole thread, hub included, until the worker
+    is done. This one waits on a hub :class:`Event` instead, set by a done-callback from
+    whichever thread completes the future, so only the calling greenlet waits (and waiting from
+    a plain OS thread works too: it runs that thread's hub). It also supports ``rawlink`` and
+    ``unlink``, so ``hub.wait()`` and ``hub.iwait()`` accept it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._done_event = Event()
+        self._link_wrappers: dict[Any, Callable[[Any], Any]] = {}
+        self.add_done_callback(_set_done_event)
+
+    def _wait_done(self, timeout: float | None) -> None:
+        if not self.done():
+            self._done_event.wait(timeout)
+
+    def result(self, timeout: float | None = None) -> _T:
+        """The call's return value, waiting cooperatively; see ``concurrent.futures.Future``.
+
+        Raises ``concurrent.futures.TimeoutError`` after ``timeout``, ``CancelledError`` if the
+        future was cancelled, and the call's exception if it raised.
+        """
+        self._wait_done(timeout)
+        return super().result(timeout=0)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """What the call raised (None if it returned), waiting cooperatively."""
+        self._wait_done(timeout)
+        return super().exception(timeout=0)
+
+    def rawlink(self, callback: Callable[[Any], Any]) -> None:
+        """Call ``callback(self)`` in the hub once the future is done (for ``hub.iwait``)."""
+        wrapper = self._link_wrappers[callback] = _LinkTo(self, callback)
+        self._done_event.rawlink(wrapper)
+
+    def unlink(self, callback: Callable[[Any], Any]) -> None:
+        """Remove a callback added with :meth:`rawlink`."""
+        wrapper = self._link_wrappers.pop(callback, None)
+        if wrapper is not None:
+            self._done_event.unlink(wrapper)
+
+
+class _LinkTo:
+    """An Event link that calls ``callback(future)`` rather than ``callback(event)``."""
+
+    __slots__ = ("callback", "future")
+
+    def __init__(self, future: Any, callback: Callable[[Any], Any]) -> None:
+        self.future = future
+        self.callback = callback
+
+    def __call__(self, _event: Any) -> None:
+        self.callback(self.future)
+
+
+def _set_done_event(future: Any) -> None:
+    # A done-callback: runs in the thread that completed (or cancelled) the future; Event.set()
+    # wakes waiters of any thread through their own hubs.
+    future._done_event.set()
+
+
+def _run_job(
+    future: concurrent.futures.Future[Any], fn: Callable[..., Any], args: Any, kwargs: Any
+) -> None:
+    # In a worker thread. A future cancelled while queued is skipped, as the stdlib does.
+    if not future.set_running_or_notify_cancel():
+        return
+    try:
+        value = fn(*args, **kwargs)
+    except BaseException as exc:
+        future.set_exception(exc)
+    else:
+        future.set_result(value)
+
+
+class ThreadPoolExecutor(concurrent.futures.Executor):
+    """A ``concurrent.futures.Executor`` running calls in real OS threads for one hub.
+
+    ``submit(fn, *args, **kwargs)`` returns a ``concurrent.futures.Future`` (a subclass) whose
+    ``result()`` and ``exception()`` suspend only the calling greenlet; ``map`` and the context
+    manager work as in the stdlib. Calls run in a :class:`ThreadPool` of at most
+    ``max_workers`` threads, of the hub of the thread that created the executor, and only that
+    thread may submit. While a call is in flight the hub does not declare a deadlock.
+
+    ``concurrent.futures.wait()`` and ``as_completed()`` accept these futures, but they wait on
+    a ``threading`` primitive of their own: with ``threading`` patched (``patch_all()``) that
+    wait is cooperative; without, it blocks the calling thread, hub included, until the futures
+    are done (it still returns: the calls run in other threads). Unpatched, prefer
+    ``hub.wait(futures)`` / ``hub.iwait(futures)``, or ``future.result()`` in turn.
+    """
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        thread_name_prefix: str = "",
+        initializer: Callable[..., Any] | None = None,
+        initargs: tuple[Any, ...] = (),
+    ) -> None:
+        if max_workers is None:
+            import os
+
+            max_workers = min(32, (os.cpu_count() or 1) + 4)  # the stdlib's default
+        if max_workers <= 0:
+            raise ValueError("max_workers must be greater than 0")
+        self._max_workers = max_workers
+        self._pool = ThreadPool(max_workers)
+        self._initializer = initializer
+        self._initargs = initargs
+        self._initialized: set[int] = set()
+        self._futures: set[_CooperativeFuture[Any]] = set()
+        self._shutdown = False
+
+    def submit(
+        self, fn: Callable[..., _T], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[_T]:
+        """Schedule ``fn(*args, **kwargs)`` in a worker thread; returns its Future."""
+        if self._shutdown:
+            raise RuntimeError("cannot schedule new futures after shutdown")
+        if get_hub_if_exists() is not self._pool.hub:
+            raise RuntimeError(
+                "submit() from the thread that created the ThreadPoolExecutor (its hub's thread)"
+            )
+        future: _CooperativeFuture[_T] = _CooperativeFuture()
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        if self._initializer is not None:
+            self._pool.spawn(self._call_initialized, future, fn, args, kwargs)
+        else:
+            self._pool.spawn(_run_job, future, fn, args, kwargs)
+        return future
+
+    def _call_initialized(
+        self, future: Any, fn: Callable[..., Any], args: Any, kwargs: Any
+    ) -> None:
+        # The stdlib runs the initializer once per worker thread; so do we, before its first job.
+        from ._core import get_ident
+
+        ident = get_ident()
+        initializer = self._initializer
+        if initializer is not None and ident not in self._initialized:
+            self._initialized.add(ident)
+            try:
+                initializer(*self._initargs)
+            except BaseException as exc:
+                self._initialized.discard(ident)
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(
+                        concurrent.futures.BrokenExecutor(f"initializer failed: {exc!r}")
+                    )
+                return
+        _run_job(future, fn, args, kwargs)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """No new calls from now on; ``cancel_futures`` cancels those not started yet; ``wait``
+        waits (cooperatively) until the others are done. Idle workers exit by themselves."""
+        self._shutdown = True
+        pending = list(self._futures)
+        if cancel_futures:
+            for future in pending:
+                future.cancel()
+        if wait:
+            for future in pending:
+                future._wait_done(None)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ThreadPoolExecutor at {id(self):#x} max_workers={self._max_workers} "
+            f"pending={len(self._futures)}>"
+        )
 
 
 def _after_fork_in_child() -> None:

@@ -234,7 +234,8 @@ def _scan_function(
 
 def _all_subclasses(cls: type) -> list[type]:
     seen: dict[int, type] = {}
-    todo = [cls]
+    todo: list[type] = [cls]
+    sub: type
     while todo:
         for sub in type.__subclasses__(todo.pop()):
             if id(sub) not in seen:

@@ -139,6 +139,17 @@ def test_echo_sample_serves_a_thousand_simultaneous_connections():
         server.stdout.close()
 
 
+def test_wsgi_hello_serves_its_own_requests():
+    result = run_sample("wsgi_hello.py", "--port", "0", "--requests", "3")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"^serving on http://127\.0\.0\.1:\d+/$", result.stdout, re.MULTILINE)
+    assert re.findall(r"^200 Hello from (/request/\d)$", result.stdout, re.MULTILINE) == [
+        "/request/0",
+        "/request/1",
+        "/request/2",
+    ]
+
+
 def test_parallel_commands_overlap():
     result = run_sample("parallel_commands.py")
     assert result.returncode == 0, result.stderr

@@ -7,6 +7,7 @@ The driver calls it for every toolkit, alternating their order over the rounds.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Callable
@@ -26,6 +27,13 @@ ALL_PYTHON = [*SYNC, *ASYNC]
 # What must import for a toolkit to take part (threads and asyncio are the stdlib).
 IMPORTS = {"greenpatch": "hub, monkeypatch", "gevent": "gevent", "eventlet": "eventlet"}
 IMPORTS["uvloop"] = "uvloop"
+# The wsgi group's servers: greenpatch is hub.wsgi, gevent is gevent.pywsgi, the gunicorn ones run
+# one worker of that class (see bench/servers/wsgi_server.py).
+WSGI = ["greenpatch", "gevent", "gunicorn-gevent", "gunicorn-greenpatch", "gunicorn-sync", "bjoern"]
+IMPORTS["gunicorn-gevent"] = "gunicorn, gevent"
+IMPORTS["gunicorn-greenpatch"] = "gunicorn, hub, monkeypatch"
+IMPORTS["gunicorn-sync"] = "gunicorn"
+IMPORTS["bjoern"] = "bjoern"
 
 
 @dataclass
@@ -175,6 +183,85 @@ def http_case(conns: int = 100) -> Case:
         note=f"wrk, 1 thread, {conns} keep-alive connections, a 13-byte page",
         skip="" if shutil.which("wrk") else "wrk is not installed (apt-get install wrk)",
     )
+
+
+# -- wsgi -----------------------------------------------------------------------------------------
+
+
+def _process_tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its descendants (a gunicorn arbiter and its worker)."""
+    total = procs.cpu_seconds(pid)
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return total
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+        for child in children:
+            total += _process_tree_cpu(child)
+    return total
+
+
+def _wait_answering(server: procs.Server, timeout: float = 60.0) -> None:
+    """Wait until the server answers an HTTP request (Failed if it does not in time)."""
+    import http.client
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        server.check_alive()
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:
+            conn.request("GET", "/")
+            if conn.getresponse().status == 200:
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            conn.close()
+        if time.monotonic() > deadline:
+            raise Failed(f"no answer from the server after {timeout:.0f} s")
+        time.sleep(0.1)
+
+
+def wsgi_case(app: str, conns: int = 100) -> Case:
+    """Requests per second from wrk against a WSGI app on each server."""
+
+    def run(toolkit: str, s: Settings) -> Sample:
+        seconds = max(1, round(s.duration))
+        cmd = procs.python_cmd("wsgi_server.py", toolkit, app)
+        with procs.Server(cmd, s.server_cpu) as server:
+            url = f"http://127.0.0.1:{server.port}/"
+            wrk = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", url]
+            _wait_answering(server)  # a gunicorn worker boots after the port is bound
+            if not s.quick:
+                procs.run_client([*wrk[:3], "-d1s", url], s.load_cpu, 31, server=server)
+            assert server.proc is not None
+            cpu = _process_tree_cpu(server.proc.pid)
+            out = procs.run_client(wrk, s.load_cpu, seconds + 30, server=server)
+            cpu = _process_tree_cpu(server.proc.pid) - cpu
+        found = _REQS.search(out)
+        if not found:
+            raise Failed(f"no Requests/sec in wrk's output: {out[-200:]!r}")
+        rate = float(found.group(1))
+        if "Non-2xx" in out:
+            raise Failed("wrk saw non-2xx answers")
+        extra = cpu_figures(rate * seconds, cpu, Settings(duration=seconds))
+        errors = _ERRS.search(out)
+        if errors:
+            extra["socket_errors"] = errors.group(0)  # gunicorn sync closes every connection
+        return Sample(rate, extra)
+
+    what = "a hello-world WSGI callable" if app == "hello" else "a Flask route"
+    case = Case(f"wsgi {app}", "wsgi", "requests/s", True, WSGI, run)
+    case.note = f"wrk, 1 thread, {conns} keep-alive connections, {what}"
+    if not shutil.which("wrk"):
+        case.skip = "wrk is not installed (apt-get install wrk)"
+    return case
 
 
 # -- fetch ----------------------------------------------------------------------------------------
@@ -337,6 +424,8 @@ def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
         echo_case(100, 1024),
         echo_case(100, 65536),
         http_case(),
+        wsgi_case("hello"),
+        wsgi_case("flask"),
         fetch_case(),
         *subprocess_cases(),
         *micro_cases(),

@@ -176,6 +176,21 @@ class FdWaits:
         self._poller.remove(fd)
         end_fd_state(self, st, error)
 
+    def cancel_wait(self, fd: int, error: BaseException) -> None:
+        """Wake every greenlet waiting on ``fd`` with ``error`` raised in it; ``fd`` stays open
+        and registered (``hub.socket.cancel_wait``; :meth:`notify_closing` is for closing)."""
+        st = self._fds.get(fd)
+        if st is None or st is self._wakeup_st:
+            return
+        for slot in (st.reader, st.writer):
+            for w in slot if type(slot) is deque else (slot,):
+                if w is not None and w[1] is PENDING:
+                    w[1] = error
+                    self._ready.append(w)
+        st.reader = st.writer = None
+        if self._level_triggered:
+            self._poller.update(st)
+
     def _poll_and_dispatch(
         self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
     ) -> int:
