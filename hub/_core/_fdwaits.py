@@ -33,6 +33,7 @@ class FdWaits:
     _ready: deque[Any]
     _wakeup_st: FdState
     suspend: Callable[..., Any]
+    loop_turns: int
 
     def fd_statistics(self, fd: int) -> FdStatistics | None:
         """``FdState.statistics()`` of ``fd``, or None if the hub does not know it."""
@@ -83,7 +84,7 @@ class FdWaits:
         # The switching rule: register, suspend, unregister in finally. One waiter per fd is the
         # common case. hub.socket.socket.recv spells out the same steps for its blocking wait
         # (no timeout, edge-triggered): keep them alike.
-        cur = getcurrent()
+        cur: Any = getcurrent()
         if cur is self:
             raise BlockingSwitchOutError("cannot wait for IO in the hub (from a callback)")
         w = [cur, PENDING]
