@@ -107,12 +107,16 @@ def set_threadpool_factory(factory: Callable[[Hub], Any]) -> None:
     _threadpool_factory[0] = factory
 
 
-class Hub(FdWaits, CrossThread, ForkReinit, greenlet):
+class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
     """The event loop of one OS thread, itself a greenlet. Use :func:`get_hub` to obtain it.
 
     ``clock`` is a zero-argument callable returning seconds (default ``time.monotonic``); a clock
     with a ``jump(seconds)`` method is *virtual*: instead of sleeping until the next timer the hub
     jumps it forward (see ``hub.testing.VirtualClock``).
+
+    The fd waits, cross-thread calls and fork handling are mixins (``_fdwaits``,
+    ``_crossthread``, ``_fork``), after ``greenlet`` in the bases: with them first, every sleep(0)
+    cost 2% more instructions (callgrind, bench/callgrind_micro.py sleep0: 7,561 against 7,394).
     """
 
     # The attributes the hot paths read (every wait, wake-up and timer). A greenlet subclass's
