@@ -142,10 +142,8 @@ def spawn_builtin(tk: Toolkit, scale: float) -> tuple[int, float]:
 spawn_builtin.rounds = 3  # type: ignore[attr-defined]
 
 
-def queue(tk: Toolkit, scale: float) -> tuple[int, float]:
-    """Items per second through an unbounded Queue, one producer greenlet, one consumer."""
-    count = max(1000, int(200_000 * scale))
-    q = tk.Queue()
+def _consumer_producer(q: Any, count: int) -> list[Callable[[], None]]:
+    """A consumer and a producer of ``count`` items through ``q``."""
 
     def producer() -> None:
         put = q.put
@@ -157,28 +155,24 @@ def queue(tk: Toolkit, scale: float) -> tuple[int, float]:
         for _ in range(count):
             get()
 
+    return [consumer, producer]
+
+
+def queue(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Items per second through an unbounded Queue, one producer greenlet, one consumer."""
+    count = max(1000, int(200_000 * scale))
+    fns = _consumer_producer(tk.Queue(), count)
     start = time.perf_counter()
-    tk.joinall([tk.spawn(consumer), tk.spawn(producer)])
+    tk.joinall([tk.spawn(fn) for fn in fns])
     return count, time.perf_counter() - start
 
 
 def queue1(tk: Toolkit, scale: float) -> tuple[int, float]:
     """Items per second through a Queue(maxsize=1): every item is a hand-over between the two."""
     count = max(1000, int(100_000 * scale))
-    q = tk.Queue(1)
-
-    def producer() -> None:
-        put = q.put
-        for i in range(count):
-            put(i)
-
-    def consumer() -> None:
-        get = q.get
-        for _ in range(count):
-            get()
-
+    fns = _consumer_producer(tk.Queue(1), count)
     start = time.perf_counter()
-    tk.joinall([tk.spawn(consumer), tk.spawn(producer)])
+    tk.joinall([tk.spawn(fn) for fn in fns])
     return count, time.perf_counter() - start
 
 
@@ -205,10 +199,9 @@ def event(tk: Toolkit, scale: float) -> tuple[int, float]:
     return waiters * rounds, elapsed
 
 
-def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
-    """Semaphore wake-ups per second: two greenlets hand two Semaphore(0)s back and forth."""
-    count = max(1000, int(100_000 * scale))
-    ping, pong = tk.Semaphore(0), tk.Semaphore(0)
+def _ping_pong(ping: Any, pong: Any, count: int) -> list[Callable[[], None]]:
+    """Two functions that hand ``ping`` and ``pong`` (held semaphores or locks) back and forth
+    ``count`` times: each release wakes the other."""
 
     def a() -> None:
         for _ in range(count):
@@ -220,9 +213,102 @@ def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
             ping.acquire()
             pong.release()
 
+    return [b, a]
+
+
+def semaphore(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Semaphore wake-ups per second: two greenlets hand two Semaphore(0)s back and forth."""
+    count = max(1000, int(100_000 * scale))
+    fns = _ping_pong(tk.Semaphore(0), tk.Semaphore(0), count)
     start = time.perf_counter()
-    tk.joinall([tk.spawn(b), tk.spawn(a)])
+    tk.joinall([tk.spawn(fn) for fn in fns])
     return 2 * count, time.perf_counter() - start
+
+
+# -- patched threading: the stdlib's own threading and queue, after each toolkit's patch_all() --
+# The same source runs on both sides; only the patch applied first differs (run_child applies it
+# for every workload named thread_*).
+
+
+def _patch_threads(toolkit: str) -> None:
+    if toolkit == "greenpatch":
+        import monkeypatch
+
+        monkeypatch.patch_all()
+    elif toolkit == "gevent":
+        from gevent import monkey
+
+        monkey.patch_all()
+
+
+def _run_threads(fns: list[Callable[[], None]]) -> float:
+    """Start a threading.Thread per function, join them all; the seconds it took."""
+    import threading
+
+    threads = [threading.Thread(target=fn) for fn in fns]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
+def thread_lock(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """threading.Lock hand-overs per second: two threading.Threads pass two Locks back and
+    forth (each release wakes the other thread)."""
+    import threading
+
+    count = max(1000, int(50_000 * scale))
+    ping, pong = threading.Lock(), threading.Lock()
+    ping.acquire()
+    pong.acquire()
+    return 2 * count, _run_threads(_ping_pong(ping, pong, count))
+
+
+def thread_queue1(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """Items per second through a stdlib queue.Queue(maxsize=1) between two threading.Threads."""
+    import queue
+
+    count = max(1000, int(50_000 * scale))
+    return count, _run_threads(_consumer_producer(queue.Queue(1), count))
+
+
+def thread_event(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """threading.Event wake-ups per second: 100 threading.Threads wait on one Event per round."""
+    import threading
+
+    waiters, rounds = 100, max(2, int(500 * scale))
+    events = [threading.Event() for _ in range(rounds)]
+    woken = [0]
+
+    def waiter() -> None:
+        for ev in events:
+            ev.wait()
+            woken[0] += 1
+
+    threads = [threading.Thread(target=waiter) for _ in range(waiters)]
+    for t in threads:
+        t.start()
+    start = time.perf_counter()
+    for ev in events:
+        ev.set()
+        time.sleep(0)
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    assert woken[0] == waiters * rounds, woken[0]
+    return waiters * rounds, elapsed
+
+
+def thread_start_join(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """threading.Threads started and joined per second, 10,000 at a time."""
+    count = max(500, int(10_000 * scale))
+
+    def nothing() -> None:
+        pass
+
+    return count, _run_threads([nothing] * count)
 
 
 WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
@@ -235,6 +321,10 @@ WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
     "queue1": queue1,
     "event": event,
     "semaphore": semaphore,
+    "thread_lock": thread_lock,
+    "thread_queue1": thread_queue1,
+    "thread_event": thread_event,
+    "thread_start_join": thread_start_join,
 }
 UNITS = {
     "sleep0": "switches/s",
@@ -246,6 +336,10 @@ UNITS = {
     "queue1": "items/s",
     "event": "wake-ups/s",
     "semaphore": "wake-ups/s",
+    "thread_lock": "hand-overs/s",
+    "thread_queue1": "items/s",
+    "thread_event": "wake-ups/s",
+    "thread_start_join": "threads/s",
 }
 
 
@@ -253,6 +347,8 @@ UNITS = {
 
 
 def run_child(toolkit: str, workload: str, scale: float) -> None:
+    if workload.startswith("thread_"):
+        _patch_threads(toolkit)
     tk = Toolkit(toolkit)
     fn = WORKLOADS[workload]
     fn(tk, scale / 10)  # warm up: imports, first hub, caches

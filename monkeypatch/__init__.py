@@ -3,8 +3,9 @@
 After it, unmodified code that uses socket, DNS, time.sleep, select, selectors, ssl,
 subprocess, os.waitpid and signal handlers (urllib, http.client, requests, socketserver, ...)
 runs on the calling thread's hub: a blocking call suspends only the greenlet that made it.
-What is replaced is listed, row by row, in ``monkeypatch/_table.py``; nothing else is touched,
-and nothing happens at import time.
+Threads become greenlets too, and threading's locks, queue's queues and threading.local
+cooperative (docs/threading.md). What is replaced is listed, row by row, in
+``monkeypatch/_table.py``; nothing else is touched, and nothing happens at import time.
 
 Calling it late works too: modules imported earlier that copied a replaced object into their own
 globals (``from socket import create_connection``, ``_Selector = selectors.PollSelector``) are
@@ -23,7 +24,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from . import _late
+from . import _late, _late_thread
 from ._table import OPTIONS, TABLE, Patch
 
 __all__ = [
@@ -34,11 +35,13 @@ __all__ = [
     "patch_all",
     "patch_dns",
     "patch_os",
+    "patch_queue",
     "patch_select",
     "patch_signal",
     "patch_socket",
     "patch_ssl",
     "patch_subprocess",
+    "patch_thread",
     "patch_time",
 ]
 
@@ -78,6 +81,8 @@ def _apply(row: Patch) -> list[tuple[str, str]]:
             replacement = getattr(*_lookup(source, name))
         except AttributeError:
             continue  # the platform lacks it (epoll outside Linux): nothing to replace
+        if not hasattr(owner, attr):
+            continue  # this Python lacks it (_thread._set_sentinel on 3.13): nothing to replace
         _originals[key] = getattr(owner, attr, None)
         _replacements[key] = replacement
         setattr(owner, attr, replacement)
@@ -87,6 +92,15 @@ def _apply(row: Patch) -> list[tuple[str, str]]:
 
 def _patch(options: Iterable[str], warn: bool = True) -> None:
     wanted = set(options)
+    if "thread" in wanted and warn and not _in_main_thread():
+        warnings.warn(
+            "patch_thread() called from a thread other than the main one: threads started "
+            "from now on are greenlets of the thread that starts them, and run only while that "
+            "thread's hub runs; the main thread's own locks and threads stay as they are. Call "
+            "monkeypatch.patch_all() first thing in the main thread",
+            MonkeyPatchWarning,
+            stacklevel=_caller_stacklevel(),
+        )
     changed = []
     for row in TABLE:
         if row.option in wanted:
@@ -104,6 +118,8 @@ def patch_all(
     subprocess: bool = True,
     os: bool = True,
     signal: bool = True,
+    thread: bool = True,
+    queue: bool = True,
     **more: bool,
 ) -> None:
     """Make the blocking stdlib cooperative (each keyword turns one group on or off).
@@ -125,6 +141,8 @@ def patch_all(
         "subprocess": subprocess,
         "os": os,
         "signal": signal,
+        "thread": thread,
+        "queue": queue,
     }
     _patch([name for name in OPTIONS if enabled[name]])
     # GREENPATCH_MAX_BLOCKING_TIME starts the blocking monitor (docs/diagnostics.md).
@@ -179,6 +197,26 @@ def patch_signal() -> None:
     _patch(["signal"])
 
 
+def patch_thread() -> None:
+    """Threads become greenlets: ``threading.Thread``, ``_thread.start_new_thread`` and
+    ``concurrent.futures.ThreadPoolExecutor`` start greenlets of the calling thread's hub, and
+    ``threading``'s locks, conditions, events, semaphores, barriers and ``threading.local``
+    (per greenlet now) are cooperative. ``threading``'s classes stay the stdlib's.
+    ``get_original("threading", "Thread")`` still starts real OS threads (docs/threading.md)."""
+    _patch(["thread"])
+
+
+def patch_queue() -> None:
+    """Cooperative ``queue.SimpleQueue``. (``queue.Queue`` and friends stay the stdlib's
+    classes; with ``patch_thread()`` their locks are cooperative.)"""
+    _patch(["queue"])
+
+
+# Originals that are not simply the object that was replaced: threading.Thread stays in place
+# once threads are patched, so its "original", a Thread in a real OS thread, is a subclass.
+_STAND_INS = {("threading", "Thread"): ("_thread", "hub.threading", "RealThread")}
+
+
 def is_module_patched(name: str) -> bool:
     """True if any attribute of the stdlib module ``name`` has been replaced."""
     return any(module == name for module, _ in _originals)
@@ -200,6 +238,9 @@ def get_original(module_name: str, name_or_names: str | Iterable[str]) -> Any:
         key = (module_name, name_or_names)
         if key in _originals:
             return _originals[key]
+        stand_in = _STAND_INS.get(key)
+        if stand_in is not None and is_module_patched(stand_in[0]):
+            return getattr(importlib.import_module(stand_in[1]), stand_in[2])
         return getattr(*_lookup(importlib.import_module(module_name), name_or_names))
     return [get_original(module_name, name) for name in name_or_names]
 
@@ -222,9 +263,18 @@ def _patch_late(changed: list[tuple[str, str]], warn: bool) -> None:
     """
     patched = _patched(changed)
     _healed.extend(_late.heal(patched))
+    stales = []
+    if ("_thread", "allocate_lock") in patched:
+        real_lock = _originals[("_thread", "allocate_lock")]
+        real_rlock = _originals.get(("_thread", "RLock"))
+        _late_thread.replace_logging_locks(real_lock, real_rlock)
+        _late_thread.heal_unstarted_threads()
+        if warn:
+            stales += _late_thread.find_stale(real_lock, real_rlock)
     if not warn:
         return
-    for stale in _late.find_stale(patched):
+    stales = [s for s in _late.find_stale(patched) if not _late_thread.harmless(s)] + stales
+    for stale in stales:
         if stale in _warned:
             continue
         _warned.add(stale)
@@ -235,6 +285,12 @@ def _patch_late(changed: list[tuple[str, str]], warn: bool) -> None:
             MonkeyPatchWarning,
             stacklevel=_caller_stacklevel(),
         )
+
+
+def _in_main_thread() -> bool:
+    from hub import _core
+
+    return _core.get_ident() == _core.main_thread_ident
 
 
 def _caller_stacklevel() -> int:

@@ -1,7 +1,7 @@
 """Run a program with the stdlib patched: ``python -m monkeypatch [options] script.py args...``.
 
     python -m monkeypatch [--check] [--no-socket] [--no-dns] [--no-time] [--no-select] [--no-ssl]
-                          [--no-subprocess] [--no-os] [--no-signal]
+                          [--no-subprocess] [--no-os] [--no-signal] [--no-thread] [--no-queue]
                           (script.py | -m module) [args...]
     python -m monkeypatch --check [--no-...]
     python -m monkeypatch [--monitor SECONDS] [--dump-on SIGNAL] script.py args...
@@ -159,6 +159,9 @@ def report(stream: TextIO, program: dict[str, Any] | None = None) -> None:
             key = (row.module, name)
             if monkeypatch.is_object_patched(*key):
                 replacement = _name(monkeypatch._replacements[key])
+                if not replacement.startswith(("hub.", "hub ")):
+                    # hub._thread's objects say __module__ "_thread", like the stdlib's.
+                    replacement = f"{row.source}.{name} ({replacement})"
                 write(f"  {row.option:<7} {row.module}.{name} -> {replacement}\n")
             else:
                 skipped.append(f"{row.module}.{name}")

@@ -72,6 +72,59 @@ TABLE: tuple[Patch, ...] = (
         ("fork", "forkpty", "waitpid", "wait", "wait3", "wait4", "waitid"),
     ),
     Patch("signal", "signal", "hub.signal", ("signal", "getsignal")),
+    # Threads become greenlets (docs/threading.md). The stdlib's threading classes stay; the
+    # _thread primitives they are built on are replaced, in _thread and in the globals that
+    # threading copied from it at import. A name this Python lacks is skipped (hub/threading.py
+    # lists which exist where).
+    Patch(
+        "thread",
+        "_thread",
+        "hub._thread",
+        (
+            "start_new_thread",
+            "start_new",
+            "start_joinable_thread",
+            "allocate_lock",
+            "allocate",
+            "LockType",
+            "lock",
+            "RLock",
+            "get_ident",
+            "get_native_id",
+            "_local",
+            "_count",
+            "_set_sentinel",
+            "_ThreadHandle",
+            "_make_thread_handle",
+            "_shutdown",
+            "interrupt_main",
+        ),
+    ),
+    Patch(
+        "thread",
+        "threading",
+        "hub.threading",
+        (
+            "_start_new_thread",
+            "_start_joinable_thread",
+            "_allocate_lock",
+            "_set_sentinel",
+            "_LockType",
+            "_ThreadHandle",
+            "_make_thread_handle",
+            "_thread_shutdown",
+            "Lock",
+            "_CRLock",
+            "get_ident",
+            "get_native_id",
+            "local",
+        ),
+    ),
+    Patch("thread", "_threading_local", "hub.local", ("local",)),
+    # queue.Queue, LifoQueue and PriorityQueue stay the stdlib's (they use threading's patched
+    # locks); only the C SimpleQueue is replaced.
+    Patch("queue", "queue", "hub.queue", ("SimpleQueue",)),
+    Patch("queue", "_queue", "hub.queue", ("SimpleQueue",)),
 )
 
 #: Every option patch_all() accepts, in the order it applies them.
@@ -84,4 +137,6 @@ OPTIONS: tuple[str, ...] = (
     "subprocess",
     "os",
     "signal",
+    "thread",
+    "queue",
 )

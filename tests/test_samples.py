@@ -158,3 +158,16 @@ def test_parallel_commands_overlap():
     assert int(re.search(r"ticks: (\d+)", result.stdout).group(1)) >= 5
     seconds = float(re.search(r"done in ([\d.]+) s", result.stdout).group(1))
     assert 0.5 <= seconds < 4  # about 0.5 s: the commands overlap (serially 5 s)
+
+
+def test_thread_crawler_runs_patched_and_unpatched():
+    result = run_sample("thread_crawler.py", "--count", "30", "--delay", "0.3", timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    unpatched = next(line for line in lines if line.startswith("unpatched"))
+    patched = next(line for line in lines if line.startswith("patched"))
+    for line in (unpatched, patched):
+        assert "30/30 OK" in line
+        assert float(line.split(" in ")[1].split()[0]) < 30 * 0.3 / 3  # concurrent, not serial
+    assert int(patched.split(", ")[1].split()[0]) <= 2  # one OS thread (IPs: no DNS pool)
+    assert int(unpatched.split(", ")[1].split()[0]) > 10

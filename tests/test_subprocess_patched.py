@@ -38,12 +38,14 @@ def ticking(seconds, step=0.02):
 """
 
 
-def run_script(body: str, env: dict[str, str] | None = None, timeout: float = 60) -> str:
+def run_script(
+    body: str, env: dict[str, str] | None = None, timeout: float = 60, prelude: str = PRELUDE
+) -> str:
     # A file, not -c: multiprocessing's spawn and forkserver children import the main module.
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "script.py")
         with open(path, "w") as f:
-            f.write(PRELUDE + textwrap.dedent(body))
+            f.write(prelude + textwrap.dedent(body))
         return _run(path, env, timeout)
 
 
@@ -300,8 +302,11 @@ def test_keyboard_interrupt_still_reaches_the_main_greenlet():
 
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing_start_methods(method):
+    # Threads stay unpatched here: under patch_thread(), multiprocessing.Pool's handler threads
+    # are green threads and Pool.map hangs (docs/threading.md, "Known limits").
     run_script(
-        f"""
+        prelude=PRELUDE.replace("patch_all()", "patch_all(thread=False, queue=False)"),
+        body=f"""
         import multiprocessing as mp
 
         def work(q, n):

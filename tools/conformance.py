@@ -68,6 +68,15 @@ MODULES = [
     ("test_signal", False),
     ("test_subprocess", False),
     ("test_multiprocessing_fork", False),
+    # Threads (patch_thread, patch_queue; docs/threading.md).
+    ("test_threading_local", True),
+    ("test_queue", True),
+    ("test.test_asyncio.test_threads", True),
+    # test_thread's test_forkinthread waits for a whole --timeout patched (the main greenlet
+    # blocks in os.read before the thread that writes can run), test_threading takes a minute.
+    ("test_thread", False),
+    ("test_threading", False),
+    ("test_concurrent_futures", False),
 ]
 # Modules run only in part (id patterns), where the whole would not fit in CI's time.
 MODULE_MATCH: dict[str, list[str]] = {
@@ -82,6 +91,8 @@ MODULE_MATCH: dict[str, list[str]] = {
         "*WithProcessesTestPool.test_apply*",
         "*WithProcessesTestPool.test_async*",
     ],
+    # The thread parts: the process pools are another subject (and fork there is slow).
+    "test_concurrent_futures": ["*ThreadPool*", "*FutureTests*", "*test_future*"],
 }
 # Shown beside a module's name: what the numbers mean until the work they measure has landed.
 MODULE_NOTES: dict[str, str] = {}

@@ -485,6 +485,10 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
     def _other_threads(self) -> bool:
         # _thread._count() counts live threads other than the main one. In a non-main thread
         # that includes ourselves but not the main thread, which could wake us: the same sum.
+        # Except in a thread-pool worker, which the sum leaves out: the main thread may still
+        # wake it (a worker waiting on a patched lock a greenlet holds).
+        if self.thread_ident != _originals.main_thread_ident:
+            return True
         return _originals.thread_count() - _helper_threads[0] > 0
 
     # -- life cycle -----------------------------------------------------------------------------

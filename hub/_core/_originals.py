@@ -20,26 +20,32 @@ import _thread
 import os
 import select
 import signal
+import threading
 import time
 from queue import SimpleQueue as _SimpleQueue
 from typing import Any
 
 __all__ = [
     "RealSimpleQueue",
+    "RealThreadHandle",
     "RealThreadLocal",
     "allocate_lock",
     "get_ident",
+    "get_native_id",
+    "main_thread_ident",
     "monotonic",
     "os_fork",
     "os_waitpid",
     "real_select",
     "real_sleep",
     "register_at_fork",
+    "set_sentinel",
     "set_wakeup_fd",
     "signal_signal",
     "start_joinable_thread",
     "start_new_thread",
     "thread_count",
+    "thread_shutdown",
 ]
 
 #: ``_thread.start_new_thread``: starts a real OS thread.
@@ -50,6 +56,17 @@ start_joinable_thread: Any = getattr(_thread, "start_joinable_thread", None)
 allocate_lock = _thread.allocate_lock
 #: ``_thread.get_ident``: the OS thread's identity, never a greenlet's.
 get_ident = _thread.get_ident
+#: ``_thread.get_native_id``: the OS thread's native id.
+get_native_id = _thread.get_native_id
+#: ``_thread._set_sentinel`` (Python 3.10-3.12), or None: a lock the C code releases when the
+#: OS thread is gone.
+set_sentinel: Any = getattr(_thread, "_set_sentinel", None)
+#: ``_thread._ThreadHandle`` and ``_thread._shutdown`` (Python 3.13+), or None.
+RealThreadHandle: Any = getattr(_thread, "_ThreadHandle", None)
+thread_shutdown: Any = getattr(_thread, "_shutdown", None)
+#: The main OS thread's ident (threading.main_thread() is made at threading's import, before
+#: any patching).
+main_thread_ident: int = threading.main_thread().ident or 0
 #: ``_thread._count``: live threads started through ``_thread`` (the main thread excluded).
 thread_count = _thread._count
 #: ``_thread._local``: storage per OS thread (never per greenlet).

@@ -1,0 +1,524 @@
+"""Green threads: the cooperative counterpart of the ``_thread`` module.
+
+``patch_thread()`` puts these names into ``_thread`` (and, through ``hub.threading``, into the
+globals of ``threading`` that were copied from ``_thread``). After it, a "thread" started by
+``_thread.start_new_thread`` or ``threading.Thread.start()`` is a greenlet of the calling OS
+thread's hub, and the ``_thread`` primitives everything in ``threading`` and ``queue`` is built
+on (locks, the RLock, thread-locals, the thread-state sentinel, the 3.13 thread handle) wait
+cooperatively.
+
+Identity
+========
+
+``get_ident()`` answers per greenlet, because ``threading`` keys its table of live threads
+(``threading._active``) by it and ``current_thread()`` looks itself up there:
+
+- the thread's root greenlet, and its hub, answer the OS thread's own ident, so
+  ``threading.main_thread()`` (created at import, with the real ident) is still the main
+  greenlet's ``current_thread()``;
+- a green thread answers a number taken when it was started;
+- any other greenlet (``hub.spawn``) gets a number the first time it asks. ``threading`` then
+  makes a ``_DummyThread`` for it and keeps it in ``_active`` forever (3.10-3.12: "they leave an
+  entry in the _active dict forever after"); with one greenlet per request and logging's
+  ``%(threadName)s`` that would be a leak per request, so a weak reference to the greenlet drops
+  the dummy when the greenlet is freed.
+
+The numbers come from one counter starting at 1; the OS idents (``pthread_t`` addresses) are
+never that small, so the two never collide. ``get_native_id()`` gives a green thread the same
+number (there is no OS thread id to give), and the root greenlet the real one.
+
+Locks and other OS threads
+==========================
+
+:class:`LockType` is ``hub.Lock`` with the rest of the ``_thread.lock`` API. ``hub.Lock``
+already serves waiters of every OS thread: a real thread (a ``hub.threadpool`` worker, a thread
+started with ``monkeypatch.get_original("threading", "Thread")``, a C library's callback) that
+waits on a patched lock waits on its own hub, and a release from any thread hands the lock to
+the first waiter through that waiter's hub (``Hub.run_threadsafe``). So a lock shared by
+greenlets and real threads never spins and never loses a wake-up.
+
+Version differences
+===================
+
+Every difference between Python versions that this package knows of is in the
+``_VERSION_SPECIFIC`` section at the end of this module and in ``hub.threading``: 3.10-3.12 tie
+a thread's end to a "sentinel" lock (``_set_sentinel``), released when the thread is gone;
+3.13 replaced it by a thread handle (``start_joinable_thread``, ``_ThreadHandle``,
+``_make_thread_handle``, ``_shutdown``).
+"""
+
+from __future__ import annotations
+
+import _thread
+import itertools
+import signal
+import sys
+import traceback
+import weakref
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from greenlet import GreenletExit, getcurrent
+
+from . import _core
+from ._core import Hub
+from ._event import Event
+from ._greenlet import Greenlet
+from ._greenlet import sleep as _sleep
+from ._lock import Lock as _Lock
+from ._lock import RLock as _RLock
+from .local import local as _greenlet_local
+
+__all__ = [
+    "TIMEOUT_MAX",
+    "LockType",
+    "RLock",
+    "_local",
+    "allocate",
+    "allocate_lock",
+    "error",
+    "get_ident",
+    "get_native_id",
+    "interrupt_main",
+    "is_green_thread",
+    "lock",
+    "start_new",
+    "start_new_thread",
+]
+
+error = _thread.error
+TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
+_next_ident = itertools.count(1).__next__
+
+
+# -- identity ---------------------------------------------------------------------------------
+
+# id(greenlet) -> (weak reference to it, its ident), for greenlets that are not green threads.
+_plain_idents: dict[int, tuple[weakref.ref[Any], int]] = {}
+
+
+def get_ident() -> int:
+    """The current "thread's" identity: per greenlet (see the module docstring)."""
+    g = getcurrent()
+    try:
+        return g._thread_ident  # type: ignore[no-any-return]  # a green thread
+    except AttributeError:
+        pass
+    if g.parent is None or isinstance(g, Hub):
+        return _core.get_ident()
+    entry = _plain_idents.get(id(g))
+    if entry is not None and entry[0]() is g:
+        return entry[1]
+    return _new_plain_ident(g)
+
+
+def _new_plain_ident(g: Any) -> int:
+    key = id(g)
+    ident = _next_ident()
+
+    def forget(ref: weakref.ref[Any]) -> None:
+        entry = _plain_idents.get(key)
+        if entry is not None and entry[0] is ref:
+            del _plain_idents[key]
+        _forget_dummy(ident)
+
+    _plain_idents[key] = (weakref.ref(g, forget), ident)
+    return ident
+
+
+def _forget_dummy(ident: int) -> None:
+    # The greenlet is gone: drop the _DummyThread threading made for it, if any. Runs from a
+    # weakref callback, so in whatever greenlet freed it; the C RLock around _active never
+    # switches, and is reentrant, so this cannot block.
+    threading = sys.modules.get("threading")
+    active = getattr(threading, "_active", None)
+    if active is None:
+        return
+    thread = active.get(ident)
+    if thread is not None and type(thread).__name__ == "_DummyThread":
+        with threading._active_limbo_lock:  # type: ignore[union-attr]
+            if active.get(ident) is thread:
+                del active[ident]
+
+
+# Where introspection looks for them (threading's __all__ check reads __module__).
+get_ident.__module__ = "_thread"
+
+
+def get_native_id() -> int:
+    """The native id: the OS thread's in its root greenlet, the ident of a green thread."""
+    g = getcurrent()
+    if g.parent is None or isinstance(g, Hub):
+        return _core.get_native_id()
+    return get_ident()
+
+
+get_native_id.__module__ = "_thread"
+
+
+def is_green_thread(g: Any = None) -> bool:
+    """True if ``g`` (default: the current greenlet) is a green thread started through
+    ``_thread``/``threading`` after patching."""
+    return isinstance(getcurrent() if g is None else g, _GreenThread)
+
+
+# -- locks ------------------------------------------------------------------------------------
+
+
+# Python 3.13 made the lock type callable (threading.Lock is that type there); before, only
+# allocate_lock() makes locks, and calling the type raises TypeError.
+_LOCK_TYPE_CALLABLE = sys.version_info >= (3, 13)
+
+
+class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
+    """``_thread.lock`` for greenlets: ``hub.Lock`` with the rest of the stdlib lock's API."""
+
+    __slots__ = ()
+    __module__ = "_thread"
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> lock:
+        if not _LOCK_TYPE_CALLABLE:
+            raise TypeError("cannot create '_thread.lock' instances")
+        return object.__new__(cls)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The C type was never subclassable (3.13 tests that it stays so).
+        raise TypeError("type '_thread.lock' is not an acceptable base type")
+
+    acquire_lock = _Lock.acquire
+    release_lock = _Lock.release
+    locked_lock = _Lock.locked
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        state = "locked" if self.locked() else "unlocked"
+        cls = type(self)
+        return f"<{state} {cls.__module__}.{cls.__qualname__} object at {id(self):#x}>"
+
+    @classmethod
+    def _allocate(cls) -> lock:
+        """A new, unlocked cooperative lock (``allocate_lock()``)."""
+        new = object.__new__(cls)
+        _Lock.__init__(new)
+        return new
+
+
+LockType = lock
+# A bound method, not a function: code keeps the factory as a class attribute
+# (``locktype = _thread.allocate_lock`` in CPython's lock tests) and calls it through an
+# instance, which would pass the instance to a plain function; builtins and bound methods do not
+# bind again.
+allocate_lock = lock._allocate
+allocate = allocate_lock
+lock._allocate.__func__.__module__ = "_thread"  # threading.Lock up to 3.12: see get_ident
+
+
+class RLock(_RLock):
+    """``_thread.RLock`` for greenlets: owned by a greenlet, not by the OS thread."""
+
+    __slots__ = ()
+    __module__ = "_thread"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # The C RLock ignores arguments (threading.RLock() warns about them on 3.13).
+        super().__init__()
+
+    def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
+        """Take the lock (again, if this greenlet holds it), as ``_thread.RLock.acquire``."""
+        if timeout is not None and timeout != -1 and timeout > TIMEOUT_MAX:
+            raise OverflowError("timeout value is too large")
+        return _RLock.acquire(self, blocking, timeout)
+
+    __enter__ = acquire
+
+    def _recursion_count(self) -> int:
+        # What the C RLock answers: the depth if the caller holds it, else 0.
+        return self._count if self._is_owned() else 0
+
+    def _at_fork_reinit(self) -> None:
+        self._block._at_fork_reinit()
+        self._owner = None
+        self._count = 0
+
+    def __repr__(self) -> str:
+        owner = self._owner
+        state = "unlocked" if owner is None else "locked"
+        ident = 0 if owner is None else _ident_of(owner)
+        cls = type(self)
+        return (
+            f"<{state} {cls.__module__}.{cls.__qualname__} object owner={ident} "
+            f"count={self._count} at {id(self):#x}>"
+        )
+
+
+def _ident_of(g: Any) -> int:
+    try:
+        return g._thread_ident  # type: ignore[no-any-return]
+    except AttributeError:
+        pass
+    entry = _plain_idents.get(id(g))
+    return entry[1] if entry is not None else 0
+
+
+class _local(_greenlet_local):
+    """``_thread._local``: thread-local storage, per greenlet (``hub.local``)."""
+
+    __slots__ = ()
+    __module__ = "_thread"
+
+
+# -- interrupt_main -----------------------------------------------------------------------------
+
+_real_interrupt_main = _thread.interrupt_main
+
+
+def interrupt_main(signum: int = signal.SIGINT) -> None:
+    """Simulate ``signum`` arriving in the main thread (``_thread.interrupt_main``).
+
+    The C function makes the main OS thread run the signal's handler at its next check, which
+    is whatever greenlet runs then: called from a green thread, that is the caller itself. So
+    there, with the default SIGINT handler, the KeyboardInterrupt is thrown into the main
+    greenlet instead (through its hub), where the stdlib would raise it.
+    """
+    g = getcurrent()
+    if (
+        g.parent is not None
+        and signum == signal.SIGINT
+        and _core.get_ident() == _core.main_thread_ident
+        and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    ):
+        _core.get_hub().handle_error(None, KeyboardInterrupt())
+        # Let the main greenlet run now, as the signal would: it gets the exception at its
+        # next wait (the C function makes it raise at its next bytecode).
+        _sleep(0)
+        return
+    _real_interrupt_main(signum)
+
+
+# -- green threads ----------------------------------------------------------------------------
+
+_DUMMY_LEAVES_WITH_THREAD = sys.version_info >= (3, 13)
+# Green threads alive (started, not finished), for _count().
+_live = [0]
+
+
+class _GreenThread(Greenlet):
+    """The greenlet of a green thread; it runs ``_thread_body``."""
+
+    __slots__ = ("_sentinels", "_thread_handle", "_thread_ident")
+
+    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
+        super().__init__(_thread_body, function, args, kwargs)
+        self._thread_ident = _next_ident()
+        self._sentinels: list[lock] | None = None
+        self._thread_handle: Any = None
+
+
+def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
+    # What the C thread bootstrap does around the function: SystemExit ends the thread quietly,
+    # any other exception goes to sys.unraisablehook; then the thread state "is deleted", which
+    # releases the sentinel locks (3.10-3.12) and marks the handle done (3.13).
+    me: Any = getcurrent()
+    _live[0] += 1
+    try:
+        function(*args, **kwargs)
+    except (SystemExit, GreenletExit):
+        pass
+    except BaseException as exc:
+        _unraisable(exc, function)
+    finally:
+        _live[0] -= 1
+        # A _DummyThread made for this thread (current_thread() in a thread not started by
+        # threading) goes with it on 3.13, as it does there for OS threads; before, it stays in
+        # threading._active (and CPython's tests rely on both).
+        if _DUMMY_LEAVES_WITH_THREAD:
+            _forget_dummy(me._thread_ident)
+        sentinels = me._sentinels
+        if sentinels:
+            me._sentinels = None
+            for sentinel in sentinels:
+                if sentinel.locked():
+                    sentinel.release()
+        handle = me._thread_handle
+        if handle is not None:
+            handle._set_done()
+
+
+# 3.13 names the function in the message and passes no object; before, the object is it.
+_UNRAISABLE_NAMES_FUNCTION = sys.version_info >= (3, 13)
+
+
+def _unraisable(exc: BaseException, function: Any) -> None:
+    # What the C thread bootstrap reports. sys.UnraisableHookArgs cannot be built from Python,
+    # and the default hook accepts nothing else: print what it would print ourselves, and give
+    # a hook the program installed an object with the same attributes.
+    message = "Exception ignored in thread started by"
+    if _UNRAISABLE_NAMES_FUNCTION:
+        message, function = f"{message} {function!r}", None
+    hook = sys.unraisablehook
+    try:
+        if hook is not sys.__unraisablehook__:
+            hook(
+                SimpleNamespace(
+                    exc_type=type(exc),
+                    exc_value=exc,
+                    exc_traceback=exc.__traceback__,
+                    err_msg=message,
+                    object=function,
+                )
+            )
+            return
+    except BaseException as hook_error:
+        exc = hook_error
+        message = "Exception ignored in sys.unraisablehook"
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(f"{message}: {function!r}\n" if function is not None else f"{message}\n")
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=stream)
+        stream.flush()
+    except Exception:
+        pass  # no usable stderr: nothing better to do, as in the C code
+
+
+def _check_start_args(function: Any, args: Any, kwargs: Any) -> None:
+    if not callable(function):
+        raise TypeError("first arg must be callable")
+    if not isinstance(args, tuple):
+        raise TypeError("2nd arg must be a tuple")
+    if kwargs is not None and not isinstance(kwargs, dict):
+        raise TypeError("optional 3rd arg must be a dictionary")
+
+
+def start_new_thread(
+    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+) -> int:
+    """Start ``function(*args, **kwargs)`` in a new green thread; return its ident.
+
+    The thread is a greenlet of the calling OS thread's hub: it runs once the caller waits.
+    """
+    _check_start_args(function, args, kwargs)
+    g = _GreenThread(function, args, kwargs or {})
+    g.start()
+    return g._thread_ident
+
+
+start_new = start_new_thread
+
+
+def _count() -> int:
+    """Threads started through ``_thread`` and alive: the real ones and the green ones."""
+    return _core.thread_count() + _live[0]
+
+
+def _set_sentinel() -> lock:
+    """A lock released when the current green thread ends (``_thread._set_sentinel``,
+    Python 3.10-3.12)."""
+    new = allocate_lock()
+    g: Any = getcurrent()
+    if isinstance(g, _GreenThread):
+        if g._sentinels is None:
+            g._sentinels = []
+        g._sentinels.append(new)
+    return new
+
+
+# -- _VERSION_SPECIFIC: the 3.13 thread handle --------------------------------------------------
+
+
+class _ThreadHandle:
+    """A green thread's handle (``_thread._ThreadHandle``, Python 3.13+): join and done-ness."""
+
+    __slots__ = ("__weakref__", "_done", "_event", "_ident", "_started")
+
+    def __init__(self) -> None:
+        self._ident = 0
+        self._done = False
+        self._started = False
+        self._event = Event()
+
+    @property
+    def ident(self) -> int:
+        """The thread's ident (0 until it started)."""
+        return self._ident
+
+    def is_done(self) -> bool:
+        """True once the thread has ended."""
+        return self._done
+
+    def _set_done(self) -> None:
+        if not self._started:
+            raise RuntimeError("thread not started")
+        self._done = True
+        self._event.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until the thread has ended, at most ``timeout`` seconds (None or < 0: forever)."""
+        if not self._started:
+            raise RuntimeError("thread not started")
+        if self._done:
+            return
+        if self._started and self._ident == get_ident():
+            raise RuntimeError("Cannot join current thread")
+        if timeout is not None and timeout < 0:
+            timeout = None
+        self._event.wait(timeout)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}._ThreadHandle object: ident={self._ident}>"
+
+
+# Handles of non-daemon green threads, which _shutdown() waits for.
+_non_daemon: weakref.WeakSet[_ThreadHandle] = weakref.WeakSet()
+
+
+def start_joinable_thread(
+    function: Callable[..., Any], handle: Any = None, daemon: bool = True
+) -> Any:
+    """Start ``function()`` in a new green thread; return its :class:`_ThreadHandle`
+    (``_thread.start_joinable_thread``, Python 3.13+).
+
+    A handle of the stdlib's own class (a ``threading.Thread`` created before patching) gets a
+    real OS thread, since only the C code can complete such a handle.
+    """
+    if not callable(function):
+        raise TypeError("thread function must be callable")
+    if handle is None:
+        handle = _ThreadHandle()
+    elif not isinstance(handle, _ThreadHandle):
+        return _core.start_joinable_thread(function, handle=handle, daemon=daemon)
+    if handle._started:
+        raise RuntimeError("thread already started")
+    g = _GreenThread(function, (), {})
+    handle._started = True
+    handle._ident = g._thread_ident
+    g._thread_handle = handle
+    if not daemon:
+        _non_daemon.add(handle)
+    g.start()
+    return handle
+
+
+def _make_thread_handle(ident: int) -> _ThreadHandle:
+    """A handle for a thread that was not started here (a dummy thread): never done."""
+    handle = _ThreadHandle()
+    handle._ident = ident
+    handle._started = True
+    return handle
+
+
+def _shutdown() -> None:
+    """Wait for every non-daemon thread, green ones first (``_thread._shutdown``, 3.13+)."""
+    me = get_ident()
+    while True:
+        pending = [h for h in _non_daemon if not h._done and h._ident != me]
+        if not pending:
+            break
+        for handle in pending:
+            handle.join()
+    if _core.thread_shutdown is not None:
+        _core.thread_shutdown()
