@@ -59,7 +59,7 @@ format: $(STAMP)
 
 # A peer that does not install here (no wheel for this Python, say) must not stop the suite: its
 # rows then say "not installed". So if the whole extra fails, install the peers one by one.
-BENCH_PEERS := gevent eventlet uvloop matplotlib
+BENCH_PEERS := gevent eventlet uvloop matplotlib 'psycopg[binary]' redis 'celery[redis]'
 
 $(BENCH_STAMP): pyproject.toml
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)

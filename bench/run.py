@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        help="run only this group (echo, http, wsgi, fetch, subprocess, micro, memory, tls) "
+        help="run only this group (echo, http, wsgi, fetch, subprocess, micro, memory, tls, db) "
         "or case; repeatable",
     )
     parser.add_argument("--json", help="write the raw results here")

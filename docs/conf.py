@@ -103,6 +103,8 @@ _EXTERNAL_MODULES = [
     "pluggy",
     "dataclasses",
     "traceback",
+    "celery",  # hub.celery.TaskPool's base class
+    "gunicorn",  # hub.gunicorn.Worker's base class
 ]
 _BUILTIN_NAMES = [
     "int",

@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from . import _late, _late_thread
+from . import _drivers, _late, _late_thread
 from ._table import OPTIONS, TABLE, Patch
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "patch_all",
     "patch_dns",
     "patch_os",
+    "patch_psycopg",
     "patch_queue",
     "patch_select",
     "patch_signal",
@@ -120,13 +121,15 @@ def patch_all(
     signal: bool = True,
     thread: bool = True,
     queue: bool = True,
+    psycopg: bool = True,
     **more: bool,
 ) -> None:
     """Make the blocking stdlib cooperative (each keyword turns one group on or off).
 
     Idempotent. An unknown keyword raises TypeError naming it. Modules loaded earlier that kept
     their own copies of what was replaced are rebound, or named in a MonkeyPatchWarning when
-    that cannot be done safely (see docs/patching.md).
+    that cannot be done safely (see docs/patching.md). ``psycopg``: make psycopg 3 and psycopg2
+    wait on the hub when they are installed (see :func:`patch_psycopg`, docs/databases.md).
     """
     for name in more:
         raise TypeError(
@@ -145,6 +148,8 @@ def patch_all(
         "queue": queue,
     }
     _patch([name for name in OPTIONS if enabled[name]])
+    if psycopg:
+        _drivers.patch_psycopg_if_present(select_patched=is_object_patched("select", "poll"))
     # GREENPATCH_MAX_BLOCKING_TIME starts the blocking monitor (docs/diagnostics.md).
     from hub import monitor
 
@@ -159,6 +164,17 @@ def patch_socket(dns: bool = True) -> None:
 def patch_dns() -> None:
     """Cooperative name resolution: getaddrinfo and friends run in the hub's thread pool."""
     _patch(["dns"])
+
+
+def patch_psycopg() -> None:
+    """Make psycopg 3 and psycopg2 (whichever are installed) wait on the hub, importing them.
+
+    psycopg 3 gets the wait function :func:`hub.dbwait.wait_psycopg`, psycopg2 the wait callback
+    :func:`hub.dbwait.psycopg2_wait_callback` (unless it has a callback already). patch_all()
+    does this for drivers already imported; for psycopg 3 imported later it selects psycopg's
+    own poll()-based wait instead, cooperative on the patched select module (docs/databases.md).
+    """
+    _drivers.patch_psycopg()
 
 
 def patch_time() -> None:

@@ -186,7 +186,24 @@ def report(stream: TextIO, program: dict[str, Any] | None = None) -> None:
         write(f"  {stale.where}: {stale.original} ({stale.why})\n")
     if not left:
         write("  (none)\n")
+    _report_drivers(write)
     stream.flush()
+
+
+def _report_drivers(write: Any) -> None:
+    """Each loaded database driver and whether it cooperates (docs/databases.md)."""
+    from monkeypatch import _drivers
+
+    drivers = _drivers.status(
+        select_patched=monkeypatch.is_object_patched("select", "poll"),
+        socket_patched=monkeypatch.is_object_patched("socket", "socket"),
+    )
+    write("database drivers loaded:\n")
+    for driver in drivers:
+        verdict = "cooperative" if driver.cooperative else "NOT cooperative"
+        write(f"  {driver.name}: {verdict} ({driver.how})\n")
+    if not drivers:
+        write("  (none)\n")
 
 
 def _program_traceback(tb: TracebackType | None) -> TracebackType | None:

@@ -9,3 +9,6 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
+
+# Real servers (PostgreSQL, Redis, MariaDB), started lazily by the tests that ask for them.
+from _dbservers import mariadb_server, postgres_server, redis_server  # noqa: E402, F401

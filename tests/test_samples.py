@@ -139,6 +139,28 @@ def test_echo_sample_serves_a_thousand_simultaneous_connections():
         server.stdout.close()
 
 
+def test_db_fanout_against_the_test_server(postgres_server):
+    from _dbservers import need_module
+
+    need_module("psycopg", "psycopg[binary]")
+    result = run_sample("db_fanout.py", postgres_server.url, "--greenlets", "20", "--delay", "0.2")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "60 queries from 20 greenlets on 20 connections" in out
+    assert "one after another: 12.00 s" in out
+    concurrent = float(re.search(r"concurrently: ([\d.]+) s", out).group(1))
+    assert concurrent < 6, out  # about 0.6 s: the greenlets' queries overlap
+
+
+def test_db_fanout_reports_a_connection_error():
+    from _dbservers import need_module
+
+    need_module("psycopg", "psycopg[binary]")
+    result = run_sample("db_fanout.py", "postgresql://nobody@127.0.0.1:1/none", "--greenlets", "2")
+    assert result.returncode == 1
+    assert result.stdout.count("error: OperationalError") == 2
+
+
 def test_wsgi_hello_serves_its_own_requests():
     result = run_sample("wsgi_hello.py", "--port", "0", "--requests", "3")
     assert result.returncode == 0, result.stderr

@@ -414,6 +414,30 @@ def micro_cases() -> list[Case]:
     return cases
 
 
+# -- databases and task queues (bench/harness/dbbench.py) -----------------------------------------
+
+
+def db_cases() -> list[Case]:
+    """psycopg 3 SELECT 1, redis-py GET/SET and Celery no-op tasks, greenpatch against gevent."""
+    from . import dbbench
+
+    def wrap(fn: Callable[[str, Settings], Any]) -> Callable[[str, Settings], Sample]:
+        def run(toolkit: str, s: Settings) -> Sample:
+            value, extra = fn(toolkit, s)
+            return Sample(value, extra)
+
+        return run
+
+    return [
+        Case("db pg select1", "db", "round trips/s", True, dbbench.TOOLKITS,
+             wrap(dbbench.pg_run), note="psycopg 3: 50 greenlets on 50 connections, SELECT 1"),
+        Case("db redis getset", "db", "ops/s", True, dbbench.TOOLKITS,
+             wrap(dbbench.redis_run), note="redis-py: 100 greenlets on one pool, SET then GET"),
+        Case("celery noop", "db", "tasks/s", True, dbbench.TOOLKITS, wrap(dbbench.celery_run),
+             note="2,000 no-op tasks (quick: 300), one worker of 1,000 greenlets, Redis broker"),
+    ]  # fmt: skip
+
+
 def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
     """Every case of the suite, in table order; ``only`` keeps the groups named in it."""
     cases = [
@@ -431,6 +455,7 @@ def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
         *micro_cases(),
         memory_case(),
         echo_case(100, 64, tls=True),
+        *db_cases(),
     ]
     for case in cases:
         if case.group == "fetch":

@@ -1,0 +1,1 @@
+"""Project tools (conformance runs, the matrix, the test and benchmark servers)."""
