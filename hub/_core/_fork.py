@@ -6,10 +6,7 @@ A mixin of ``Hub`` (``_hub.py``); ``_hub._after_fork_in_child`` (registered with
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from ._io import UNPOLLABLE, FdState
+from ._io import UNPOLLABLE
 
 __all__ = ["ForkReinit"]
 
@@ -18,13 +15,6 @@ class ForkReinit:
     """What ``Hub`` does in a forked child (see the module docstring)."""
 
     __slots__ = ()
-    _fds: dict[int, FdState]
-    _poller: Any
-    _wakeup: Any
-    _wakeup_st: FdState
-    _level_triggered: bool
-    _setup_io: Callable[[], None]  # (Hub's)
-    notify_closing: Callable[..., None]  # (FdWaits')
 
     def _reinit_after_fork(self) -> None:
         # The child shares the parent's epoll instance and eventfd: replace both, and register
