@@ -100,9 +100,11 @@ _plain_idents: dict[int, tuple[weakref.ref[Any], int]] = {}
 
 def get_ident() -> int:
     """The current "thread's" identity: per greenlet (see the module docstring)."""
-    g = getcurrent()
+    # Any: a green thread's greenlet has its ident, any other has not; asking (EAFP) is the
+    # fast path, which mypy cannot narrow (an isinstance() would cost a call here).
+    g: Any = getcurrent()
     try:
-        return g._thread_ident  # type: ignore[no-any-return]  # a green thread
+        return g._thread_ident  # a green thread
     except AttributeError:
         pass
     if g.parent is None or isinstance(g, Hub):
@@ -213,7 +215,9 @@ LockType = lock
 # bind again.
 allocate_lock = lock._allocate
 allocate = allocate_lock
-lock._allocate.__func__.__module__ = "_thread"  # threading.Lock up to 3.12: see get_ident
+# The classmethod object in the class's dict, to reach its function (threading.Lock up to 3.12
+# is this factory: see get_ident).
+lock.__dict__["_allocate"].__func__.__module__ = "_thread"
 
 
 class RLock(_RLock):
@@ -256,7 +260,7 @@ class RLock(_RLock):
 
 def _ident_of(g: Any) -> int:
     try:
-        return g._thread_ident  # type: ignore[no-any-return]
+        return g._thread_ident
     except AttributeError:
         pass
     entry = _plain_idents.get(id(g))
@@ -295,7 +299,8 @@ def interrupt_main(signum: int = signal.SIGINT) -> None:
         # next wait (the C function makes it raise at its next bytecode).
         _sleep(0)
         return
-    _real_interrupt_main(signum)
+    # typeshed declares signal.Signals; the C function takes any signal number, as we do.
+    _real_interrupt_main(signum)  # type: ignore[arg-type]
 
 
 # -- green threads ----------------------------------------------------------------------------
