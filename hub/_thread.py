@@ -195,6 +195,16 @@ class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
     def __exit__(self, *exc: Any) -> None:
         self.release()
 
+    # The protocol threading.Condition binds from its lock when the lock has it. Without it,
+    # Condition wraps the lock in Python fallbacks of its own, and its _is_owned() takes and
+    # releases the lock to learn whether it is held: two calls into the lock, at every wait()
+    # and every notify(). These mean exactly what those fallbacks mean for a plain lock.
+    _is_owned = _Lock.locked
+    _release_save = _Lock.release
+
+    def _acquire_restore(self, _state: Any) -> None:
+        self.acquire()
+
     def __repr__(self) -> str:
         state = "locked" if self.locked() else "unlocked"
         cls = type(self)
