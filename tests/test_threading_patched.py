@@ -733,7 +733,10 @@ def test_settrace_and_setprofile_reach_new_threads():
 def test_interrupt_main_from_a_green_thread_reaches_the_main_greenlet():
     out = run_ok(
         """
-        import threading, _thread, time
+        import signal, threading, _thread, time
+        # A job started in the background inherits SIGINT ignored, and Python then leaves it
+        # ignored (interrupt_main does nothing): install the default handler, as a terminal has.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         t = threading.Thread(target=_thread.interrupt_main)
         try:
             t.start()
