@@ -197,19 +197,16 @@ def test_check_reports_blocking_psycopg_and_patch_psycopg_fixes_it() -> None:
 
 
 def test_patch_all_sets_the_psycopg2_callback_when_psycopg2_is_imported_later() -> None:
-    # patch_all() does not import psycopg2 (its C extension costs every program tens of
-    # milliseconds at start-up); the callback is set as the program imports it.
+    # A program that imports psycopg2 after patch_all() finds the callback in place, and no
+    # import hook of ours is left behind (none is used: see monkeypatch/_drivers.py).
     need_module("psycopg2", PIP["psycopg2"])
     code = """if True:
         import sys, monkeypatch
         monkeypatch.patch_all()
-        assert "psycopg2" not in sys.modules
-        monkeypatch.patch_all()  # idempotent: still one hook
+        monkeypatch.patch_all()  # idempotent
         from psycopg2 import extensions as ext
         from hub import dbwait
         assert ext.get_wait_callback() is dbwait.psycopg2_wait_callback
-        assert type(ext.__loader__).__module__.startswith("_frozen_importlib")
-        assert ext.__spec__.loader is ext.__loader__
         assert not [f for f in sys.meta_path if type(f).__module__.startswith("monkeypatch")]
         print("ok")
     """
