@@ -76,7 +76,7 @@ class _Flag:
             return True
         # WaitQueue.park inlined (callgrind, bench/callgrind_micro.py event: the call costs +4%
         # instructions per wake-up); the abandon rule stays in the queue.
-        g = getcurrent()
+        g: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
         try:
             h = g._hub
         except AttributeError:
@@ -243,7 +243,7 @@ class AsyncResult(_Flag, Generic[_T]):
         exc = self._exception
         if exc is not None:
             raise exc
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     def get_nowait(self) -> _T:
         """``get(block=False)``."""
@@ -253,7 +253,7 @@ class AsyncResult(_Flag, Generic[_T]):
         """Block until ready or ``timeout`` seconds passed; return ``value`` (never raises)."""
         if not self._flag:
             self._wait(timeout)
-        return self._value  # type: ignore[no-any-return]
+        return self._value
 
     # -- the concurrent.futures.Future names gevent's AsyncResult answers to -----------------
     # ``exception`` stays a property (as in gevent), not Future's method.

@@ -8,7 +8,7 @@ import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
@@ -41,8 +41,16 @@ __all__ = [
 _T = TypeVar("_T")
 _S = TypeVar("_S")
 _G = TypeVar("_G", bound="Greenlet[Any]")
+
+if TYPE_CHECKING:
+
+    class _Linkable(Protocol):
+        def rawlink(self, callback: Callable[[Any], Any], /) -> Any: ...
+        def unlink(self, callback: Callable[[Any], Any], /) -> Any: ...
+
+
 #: What iwait() and wait() accept: anything with rawlink/unlink (Greenlet, Event, AsyncResult...).
-_L = TypeVar("_L")
+_L = TypeVar("_L", bound="_Linkable")
 _NOT_DONE: Any = object()
 _NO_KWARGS: Any = MappingProxyType({})
 _names = itertools.count()
@@ -60,7 +68,7 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
 
     ``ref=False`` makes the sleep not count as work for ``hub.wait()`` with no arguments.
     """
-    cur = getcurrent()
+    cur: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
     try:
         hub = cur._hub
     except AttributeError:
@@ -116,11 +124,12 @@ class Greenlet(SelfEntry, greenlet, Generic[_T]):
         "kwargs",
         "value",
     )
+    _fn: Callable[..., _T] | None  # the ``run`` argument; None: a subclass's ``_run``
 
     _name: str | None = None
 
     def __init__(self, run: Callable[..., _T] | None = None, *args: Any, **kwargs: Any) -> None:
-        spawner = getcurrent()
+        spawner: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
         try:
             hub = spawner._hub
         except AttributeError:
@@ -210,7 +219,7 @@ class Greenlet(SelfEntry, greenlet, Generic[_T]):
         return self._exception is None
 
     @property
-    def dead(self) -> bool:  # type: ignore[override]
+    def dead(self) -> bool:
         """True once it finished, or was killed before it started."""
         return self._exception is not _NOT_DONE or greenlet.dead.__get__(self)
 
@@ -304,7 +313,7 @@ class Greenlet(SelfEntry, greenlet, Generic[_T]):
         g.start_later(seconds)
         return g
 
-    def run(self) -> None:  # type: ignore[override]
+    def run(self) -> None:
         """The greenlet body: calls ``_run`` and records the outcome. Never call it directly."""
         start = self._start
         self._start = None

@@ -85,7 +85,7 @@ class Semaphore:
             return False
         # WaitQueue.park inlined (callgrind, bench/callgrind_micro.py semaphore: the call costs
         # +4% instructions per wake-up); the abandon rule stays in the queue.
-        g = getcurrent()
+        g: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
         try:
             h = g._hub
         except AttributeError:
@@ -321,7 +321,7 @@ class Condition:
                 setattr(self, name, getattr(lock, name))
 
     def __enter__(self) -> bool:
-        return self._lock.__enter__()  # type: ignore[no-any-return]
+        return self._lock.__enter__()
 
     def __exit__(self, *exc: Any) -> Any:
         return self._lock.__exit__(*exc)

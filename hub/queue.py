@@ -45,6 +45,7 @@ __all__ = [
     "LifoQueue",
     "PriorityQueue",
     "Queue",
+    "QueueStatistics",
     "ShutDown",
     "SimpleQueue",
 ]
@@ -284,9 +285,9 @@ class Queue(Generic[_T]):
         try:
             # Unbounded: deque.popleft itself, lock-free, one atomic C call. Bounded: the same
             # plus letting a waiting putter in (_take_and_refill).
-            return self._take()  # type: ignore[no-any-return]
+            return self._take()
         except IndexError:
-            return self._get_slow(block, timeout)  # type: ignore[no-any-return]
+            return self._get_slow(block, timeout)
 
     def _take_and_refill(self) -> Any:
         item = self._pop()
@@ -328,7 +329,7 @@ class Queue(Generic[_T]):
             raise Empty
         # WaitQueue.enqueue() and wait() inlined (callgrind, bench/callgrind_micro.py queue1: the
         # two calls cost +5% instructions per item); the abandon rule stays in the queue.
-        g = getcurrent()
+        g: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
         try:
             h = g._hub
         except AttributeError:
@@ -363,11 +364,11 @@ class Queue(Generic[_T]):
         if self._items:
             item = self._peek()
             lock.release()
-            return item  # type: ignore[no-any-return]
+            return item
         item = self._putters.first_offer()  # a Channel: the item the first putter offers
         if item is not NOTHING:
             lock.release()
-            return item  # type: ignore[no-any-return]
+            return item
         if self._shut:
             lock.release()
             raise ShutDown
@@ -383,7 +384,7 @@ class Queue(Generic[_T]):
         value = getters.wait(w, lock, timeout)
         if value is TIMEOUT:
             raise Empty
-        return value  # type: ignore[no-any-return]
+        return value
 
     # -- shutting down (Python 3.13's Queue.shutdown) --------------------------------------------
 
@@ -444,7 +445,7 @@ class Queue(Generic[_T]):
         return item
 
     def statistics(self) -> QueueStatistics:
-        """Items and waiters now (for tests and debugging; see :class:`QueueStatistics`)."""
+        """Items and waiters now, for tests and debugging: a :class:`~hub.queue.QueueStatistics`."""
         return QueueStatistics(len(self._items), len(self._getters), len(self._putters))
 
     def __repr__(self) -> str:

@@ -34,7 +34,7 @@ class CrossThread:
         """
         self._threadsafe.append((fn, args))
         if not self._wake_pending:
-            self._wake_pending = True
+            self._wake_pending = True  # type: ignore[misc]  # Hub's attribute; mypy checks the mixin's empty __slots__
             self._wakeup.wake()
 
     def _on_wakeup(self) -> None:
@@ -44,7 +44,7 @@ class CrossThread:
         # drain below takes it. (Clearing the flag before draining the eventfd could swallow a
         # write made in between and leave the flag set for good: a lost wake-up.)
         self._wakeup.drain()
-        self._wake_pending = False
+        self._wake_pending = False  # type: ignore[misc]  # Hub's attribute; mypy checks the mixin's empty __slots__
         entry = self._wakeup_entry
         entry[0] = entry
         entry[1] = PENDING

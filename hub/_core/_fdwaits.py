@@ -198,11 +198,11 @@ class FdWaits:
         poller = self._poller
         # The monitor's liveness signal (see loop_turns): odd while polling. finally keeps the
         # parity right when a signal handler raises out of the poll.
-        self.loop_turns += 1
+        self.loop_turns += 1  # type: ignore[misc]  # a slot of Hub's; mypy checks the mixin's empty __slots__
         try:
             events = poller.poll(timeout)
         finally:
-            self.loop_turns += 1
+            self.loop_turns += 1  # type: ignore[misc]  # a slot of Hub's; mypy checks the mixin's empty __slots__
         append = self._ready.append
         hangup_events = poller.HANGUP_EVENTS
         for fd, ev in events:

@@ -6,7 +6,10 @@ A mixin of ``Hub`` (``_hub.py``); ``_hub._after_fork_in_child`` (registered with
 
 from __future__ import annotations
 
-from ._io import UNPOLLABLE
+from collections.abc import Callable
+from typing import Any
+
+from ._io import UNPOLLABLE, FdState
 
 __all__ = ["ForkReinit"]
 
@@ -15,6 +18,13 @@ class ForkReinit:
     """What ``Hub`` does in a forked child (see the module docstring)."""
 
     __slots__ = ()
+    _fds: dict[int, FdState]
+    _poller: Any
+    _level_triggered: bool
+    _wakeup: Any
+    _wakeup_st: FdState
+    _setup_io: Callable[[], None]
+    notify_closing: Callable[[int], None]
 
     def _reinit_after_fork(self) -> None:
         # The child shares the parent's epoll instance and eventfd: replace both, and register

@@ -335,10 +335,12 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
         hub); anything else is printed to stderr with ``context`` and the loop goes on.
         """
         if isinstance(exc, _SYSTEM_ERRORS):
+            main = self.parent
+            assert main is not None  # a hub's parent is its thread's root greenlet
             if getcurrent() is self:
-                self.parent.throw(exc)
+                main.throw(exc)
             else:
-                self._ready.append(Throw(self.parent, exc))
+                self._ready.append(Throw(main, exc))
             return
         self.print_exception(context, exc)
 
@@ -359,7 +361,7 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
 
     # -- the loop -------------------------------------------------------------------------------
 
-    def run(self) -> None:  # type: ignore[override]
+    def run(self) -> None:
         """The hub greenlet's body; never call it directly."""
         try:
             self._run_loop()
@@ -373,6 +375,7 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
         idle = self._idle
         read_events = self._poller.READ_EVENTS
         write_events = self._poller.WRITE_EVENTS
+        timeout: float | None
         while not self._destroyed:
             try:
                 # 1. Ready entries.
@@ -426,7 +429,9 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
             except BaseException as exc:
                 # Not from a greenlet or callback (those are caught below): a signal handler
                 # raised while the hub polled. It belongs to the thread's main greenlet.
-                self.parent.throw(exc)
+                main = self.parent
+                assert main is not None  # a hub's parent is its thread's root greenlet
+                main.throw(exc)
 
     def _run_ready(self, ready: deque[Any]) -> None:
         """Run up to ``_BATCH`` ready entries: the only place waiting greenlets are resumed."""
@@ -479,7 +484,9 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
                     jw[1] = True
                     self._ready.append(jw)
             return None
-        self.parent.throw(LoopExit(_describe_deadlock(self.parent)))
+        main = self.parent
+        assert main is not None  # a hub's parent is its thread's root greenlet
+        main.throw(LoopExit(_describe_deadlock(main)))
         return None
 
     def _other_threads(self) -> bool:
@@ -537,8 +544,10 @@ def get_hub() -> Hub:
     """The hub of the calling OS thread, created on first use."""
     # Fast path: the thread's root greenlet and every Greenlet carry their hub as ``_hub``
     # (an attribute lookup is about 60 ns cheaper than the thread-local).
+    # Any: the current greenlet, which may or may not carry ``_hub``; EAFP is the fast path.
+    current: Any = getcurrent()
     try:
-        return getcurrent()._hub
+        return current._hub
     except AttributeError:
         pass
     hub = getattr(_tls, "hub", None)
@@ -555,7 +564,7 @@ def get_hub_if_exists() -> Hub | None:
 
 def set_hub(hub: Hub | None) -> None:
     """Make ``hub`` the calling thread's hub (None: forget it). For tests and embedding."""
-    root = getcurrent()
+    root: Any = getcurrent()  # Any: the root greenlet gets a ``_hub`` attribute (see get_hub)
     while root.parent is not None:
         root = root.parent
     if hub is None:

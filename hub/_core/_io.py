@@ -82,7 +82,7 @@ UNPOLLABLE, REGISTERED, NEW = 0, 1, 2
 
 # The stdlib's own pollers, captured at import: patch_all() later replaces select.epoll and
 # selectors.DefaultSelector with cooperative versions, which would wait on the hub itself.
-_epoll = getattr(select, "epoll", None)
+_epoll: Any = getattr(select, "epoll", None)  # select.epoll, or None where there is none
 _DefaultSelector = selectors.DefaultSelector
 
 

@@ -61,7 +61,7 @@ def new_waiter(greenlet: Any) -> list[Any]:
     return [greenlet, PENDING]
 
 
-class Callback(list):  # type: ignore[type-arg]
+class Callback(list):
     """A ready-queue entry that runs ``fn(*args)`` in the hub, once, unless cancelled."""
 
     __slots__ = ("args", "fn")
@@ -88,7 +88,7 @@ class Callback(list):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.fn!r}{self.args!r} pending={self.pending}>"
 
-    __eq__ = object.__eq__  # type: ignore[assignment]  # identity, not list equality
+    __eq__ = object.__eq__  # identity, not list equality
     __hash__ = object.__hash__  # type: ignore[assignment]
 
 

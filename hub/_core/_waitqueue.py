@@ -88,7 +88,7 @@ class WaitQueueStatistics:
         return f"WaitQueueStatistics(waiting={self.waiting})"
 
 
-class WaitQueue(deque):  # type: ignore[type-arg]
+class WaitQueue(deque):
     """A FIFO of waiting greenlets; see the module documentation for the protocol."""
 
     __slots__ = ()
@@ -118,7 +118,7 @@ class WaitQueue(deque):  # type: ignore[type-arg]
         included), e.g. when a lock-free operation of another thread may have run just before
         the registration.
         """
-        g = getcurrent()
+        g: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
         try:
             h = g._hub
         except AttributeError:
@@ -298,7 +298,7 @@ class WaitQueue(deque):  # type: ignore[type-arg]
     def __repr__(self) -> str:
         return f"<{type(self).__name__} waiting={len(self)}>"
 
-    __eq__ = object.__eq__  # type: ignore[assignment]  # identity, not deque equality
+    __eq__ = object.__eq__  # identity, not deque equality
     __hash__ = object.__hash__  # type: ignore[assignment]
 
 
