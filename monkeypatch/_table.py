@@ -65,6 +65,20 @@ TABLE: tuple[Patch, ...] = (
         "hub.subprocess",
         ("Popen.__init__", "Popen._wait", "Popen._communicate"),
     ),
+    # multiprocessing keeps its classes: its pipe reads and writes, the selector its wait() uses
+    # and its semaphore acquires wait on the hub (hub/_multiprocessing.py says how).
+    Patch(
+        "subprocess",
+        "multiprocessing.connection",
+        "hub._multiprocessing",
+        ("Connection._recv", "Connection._send", "_WaitSelector"),
+    ),
+    Patch(
+        "subprocess",
+        "multiprocessing.synchronize",
+        "hub._multiprocessing",
+        ("SemLock._make_methods", "SemLock.__enter__"),
+    ),
     Patch(
         "os",
         "os",
