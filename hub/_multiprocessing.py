@@ -31,7 +31,10 @@ import os
 import select
 from typing import Any
 
+from greenlet import getcurrent
+
 from ._core import get_hub, monotonic
+from ._event import Event
 from ._greenlet import sleep
 from ._io_waits import wait_read, wait_write
 from .selectors import PollSelector
@@ -44,6 +47,7 @@ _poll = select.poll  # the stdlib's, taken before patch_all() can replace it
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
 _PIPE_BUF = getattr(select, "PIPE_BUF", 512)
+_RECURSIVE_MUTEX = 0  # multiprocessing.synchronize.RECURSIVE_MUTEX, the kind of an RLock
 _PROBE_SLICE = 0.5  # seconds a pool thread waits on a semaphore before reporting back
 
 
@@ -111,8 +115,15 @@ def _probe(semlock: Any, timeout: float) -> bool:
     return False
 
 
-def _acquire(semlock: Any, block: bool = True, timeout: float | None = None) -> bool:
-    if semlock.acquire(False):
+def _acquire(
+    semlock: Any,
+    block: bool = True,
+    timeout: float | None = None,
+    owned: _RecursiveMethods | None = None,
+) -> bool:
+    # owned: an RLock's methods, which know whether another greenlet of this OS thread holds it
+    # (the C lock would let this one in as if it were the owner).
+    if (owned is None or not owned.sibling_holds()) and semlock.acquire(False):
         return True
     if not block:
         return False
@@ -122,9 +133,13 @@ def _acquire(semlock: Any, block: bool = True, timeout: float | None = None) -> 
         remaining = _PROBE_SLICE if deadline is None else deadline - monotonic()
         if remaining <= 0:
             return False
+        if owned is not None and owned.sibling_holds():
+            # The holder releases it on this hub: a pool thread would not see it go free sooner.
+            owned.wait_released(remaining)
+            continue
         pool.spawn(_probe, semlock, min(remaining, _PROBE_SLICE)).get()
         # Free a moment ago; another process or greenlet may have taken it since: try again.
-        if semlock.acquire(False):
+        if (owned is None or not owned.sibling_holds()) and semlock.acquire(False):
             return True
 
 
@@ -140,6 +155,50 @@ class _Acquire:
         return _acquire(self._semlock, block, timeout)
 
 
+class _RecursiveMethods:
+    """``acquire`` and ``release`` of a recursive SemLock (``multiprocessing.RLock``, and so
+    ``Condition``'s default lock). The C lock knows its owner by OS thread, and every green
+    thread of one OS thread looks the same to it: two green threads would both "own" it. This
+    records the owning greenlet and makes the others wait, and refuses their release as the C
+    lock refuses another thread's."""
+
+    __slots__ = ("_owner", "_released", "_semlock")
+
+    def __init__(self, semlock: Any) -> None:
+        self._semlock = semlock
+        self._owner: Any = None
+        self._released: Event | None = None
+
+    def sibling_holds(self) -> bool:
+        """Whether another greenlet of this OS thread holds the lock."""
+        owner = self._owner
+        return owner is not None and owner is not getcurrent() and self._semlock._is_mine()
+
+    def wait_released(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) until the holding greenlet releases the lock for good.
+        The holder runs on this thread's hub, so between the caller's check and this wait it
+        cannot have released it."""
+        if self._released is None:
+            self._released = Event()
+        self._released.wait(timeout)
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        got = _acquire(self._semlock, block, timeout, self)
+        if got:
+            self._owner = getcurrent()
+        return got
+
+    def release(self) -> None:
+        if self.sibling_holds():
+            raise AssertionError("attempt to release recursive lock not owned by thread")
+        self._semlock.release()
+        if not self._semlock._count():
+            self._owner = None
+            released, self._released = self._released, None
+            if released is not None:
+                released.set()
+
+
 class SemLock:
     """The cooperative methods set on ``multiprocessing.synchronize.SemLock``."""
 
@@ -148,8 +207,13 @@ class SemLock:
     release: Any
 
     def _make_methods(self) -> None:
-        self.acquire = _Acquire(self._semlock)
-        self.release = self._semlock.release
+        if self._semlock.kind == _RECURSIVE_MUTEX:
+            methods = _RecursiveMethods(self._semlock)
+            self.acquire = methods.acquire
+            self.release = methods.release
+        else:
+            self.acquire = _Acquire(self._semlock)
+            self.release = self._semlock.release
 
     def __enter__(self) -> bool:
-        return _acquire(self._semlock)
+        return self.acquire()  # type: ignore[no-any-return]
