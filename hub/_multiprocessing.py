@@ -216,4 +216,4 @@ class SemLock:
             self.release = self._semlock.release
 
     def __enter__(self) -> bool:
-        return self.acquire()  # type: ignore[no-any-return]
+        return self.acquire()
