@@ -90,38 +90,43 @@ _MONITOR_ENV = {
 }
 
 
-def count(
-    python: str, toolkit: str, messages: int, conns: int, size: int, monitor: bool = False
-) -> int:
+def callgrind(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``cmd`` under callgrind: (total instructions, its stdout). bench/callgrind_micro.py
+    uses it too."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
-        cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            python,
-            os.path.abspath(__file__),
-            "--child",
-            toolkit,
-            str(messages),
-            "--conns",
-            str(conns),
-            "--size",
-            str(size),
-        ]
+        full = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *cmd]
         # A fixed hash seed: str hashes decide dict probe lengths, which would add a little noise.
-        env = dict(os.environ, PYTHONHASHSEED="0")
-        if monitor:
-            env.update(_MONITOR_ENV)
-        subprocess.run(
-            cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+        env = dict(env, PYTHONHASHSEED="0")
+        done = subprocess.run(
+            full, check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True
         )
         with open(out) as f:
             for line in f:
                 m = re.match(r"(?:summary|totals):\s+(\d+)", line)
                 if m:
-                    return int(m.group(1))
+                    return int(m.group(1)), done.stdout
     raise RuntimeError("no instruction total in callgrind's output")
+
+
+def count(
+    python: str, toolkit: str, messages: int, conns: int, size: int, monitor: bool = False
+) -> int:
+    cmd = [
+        python,
+        os.path.abspath(__file__),
+        "--child",
+        toolkit,
+        str(messages),
+        "--conns",
+        str(conns),
+        "--size",
+        str(size),
+    ]
+    env = dict(os.environ)
+    if monitor:
+        env.update(_MONITOR_ENV)
+    return callgrind(cmd, env)[0]
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from greenlet import GreenletExit, getcurrent
 
+from . import threadpool  # noqa: F401  (registers Hub.threadpool's factory with the core)
 from ._api import getswitchinterval, kill, setswitchinterval, spawn_raw
 from ._core import (
     BlockingSwitchOutError,

@@ -16,8 +16,10 @@ from ._core import (
     PENDING,
     TIMEOUT,
     BlockingSwitchOutError,
+    SelfEntry,
     Throw,
     Timer,
+    WaitQueue,
     get_hub,
 )
 from ._timeout import Timeout
@@ -66,22 +68,17 @@ def sleep(seconds: float = 0, ref: bool = True) -> None:
     if cur is hub:
         raise BlockingSwitchOutError("cannot sleep in the hub (a callback or raw link called it)")
     if seconds <= 0:
-        # The switching rule, inlined: the hottest wait there is.
+        # Hub.suspend's steps spelled out: the hottest wait there is (callgrind, sleep0: the
+        # call costs +X% instructions per switch).
         w = [cur, None]
-        hub._ready.append(w)
+        schedule = hub.schedule  # (a local: see Hub.schedule)
+        schedule(w)
         try:
             hub.switch()
         finally:
             w[0] = None
     else:
-        w = [cur, PENDING]
-        t = hub.timer(seconds, w, None, ref)
-        try:
-            hub.switch()
-        finally:
-            w[0] = None
-            if t.active:
-                t.cancel()
+        hub.suspend([cur, PENDING], seconds, ref)
 
 
 def _nothing(*args: Any, **kwargs: Any) -> None:
@@ -93,7 +90,7 @@ def idle() -> None:
     get_hub().idle_wait()
 
 
-class Greenlet(greenlet, Generic[_T]):
+class Greenlet(SelfEntry, greenlet, Generic[_T]):
     """A greenlet run by the hub: ``Greenlet(fn, *args, **kwargs).start()``, or :func:`spawn`.
 
     When ``fn`` returns, ``value`` holds the result; if it raises, ``exception`` holds the error,
@@ -110,6 +107,7 @@ class Greenlet(greenlet, Generic[_T]):
         "_exception",
         "_fn",
         "_hub",
+        "_joiners",
         "_links",
         "_spawner",
         "_start",
@@ -151,6 +149,8 @@ class Greenlet(greenlet, Generic[_T]):
         self.value: _T | None = None
         self._exception: Any = _NOT_DONE
         self._links: list[Any] | None = None
+        # The greenlets in join(): a WaitQueue, made by the first.
+        self._joiners: WaitQueue | None = None
         # None, True once start() queued it (see __getitem__), or the Timer of start_later().
         self._start: Any = None
         if spawn_hook is not None:
@@ -271,22 +271,15 @@ class Greenlet(greenlet, Generic[_T]):
     def start(self) -> None:
         """Schedule it to run in the hub soon. A no-op if already started."""
         if self._start is None and self._exception is _NOT_DONE and not self.gr_frame:
+            # A started greenlet is its own ready entry (SelfEntry): no list per start.
             if type(self).__getitem__ is _entry_item:
                 self._start = True
-                self._hub._ready.append(self)
+                schedule = self._hub.schedule  # (a local: see Hub.schedule)
+                schedule(self)
             else:
                 # A subclass with a __getitem__ of its own cannot be read as a ready entry.
                 w = self._start = [self, None]
-                self._hub._ready.append(w)
-
-    def __getitem__(self, index: int) -> Any:
-        # A started greenlet is its own entry in the hub's ready queue, whose loop switches to
-        # entry[0] (see hub._core._waiter): no [greenlet, value] list is allocated per start. The
-        # entry reads None, and is skipped, once the start is cancelled (kill) or the greenlet
-        # began running by other means.
-        return self if self._start is True else None
-
-    __iter__ = None  # __getitem__ must not make it iterable (iter() would never end)
+                self._hub.schedule(w)
 
     def start_later(self, seconds: float) -> None:
         """Schedule it to run after ``seconds``. A no-op if already started."""
@@ -331,8 +324,8 @@ class Greenlet(greenlet, Generic[_T]):
         except BaseException as exc:
             self._finish(None, exc)
         else:
-            # _finish inlined for the common case: nobody linked, a plain result.
-            if self._links is None:
+            # _finish inlined for the common case: nobody linked or joined, a plain result.
+            if self._links is None and self._joiners is None:
                 self.value = result
                 self._exception = None
                 self.args = ()
@@ -351,18 +344,12 @@ class Greenlet(greenlet, Generic[_T]):
             self._hub.handle_error(self, exc)
         links = self._links
         if links:
+            # The joiners are woken only after the links ran (_notify_links), so that when
+            # join() returns, every callback linked before has run (gevent's order).
             self._links = None
-            callbacks = []
-            ready = self._hub._ready
-            for link in links:
-                if type(link) is list:  # a waiter: join(), see _waiter
-                    if link[1] is PENDING:
-                        link[1] = None
-                        ready.append(link)
-                else:
-                    callbacks.append(link)
-            if callbacks:
-                self._hub.run_callback(self._notify_links, callbacks)
+            self._hub.run_callback(self._notify_links, links)
+        elif self._joiners:
+            self._joiners.claim_all(None)
 
     def _notify_links(self, callbacks: list[Callable[[Greenlet[Any]], Any]]) -> None:
         for callback in callbacks:
@@ -370,6 +357,14 @@ class Greenlet(greenlet, Generic[_T]):
                 callback(self)
             except BaseException as exc:
                 self._hub.handle_error(callback, exc)
+        # After the links: a link() callback's greenlet, spawned just now, is queued ahead of
+        # the joiners, so it runs (until it finishes or blocks) before they return.
+        if self._joiners:
+            self._joiners.claim_all(None)
+
+    def statistics(self) -> GreenletStatistics:
+        """Links not run yet and greenlets in ``join()`` (for tests and debugging)."""
+        return GreenletStatistics(len(self._links or ()), len(self._joiners or ()))
 
     # -- waiting for it -------------------------------------------------------------------------
 
@@ -377,13 +372,10 @@ class Greenlet(greenlet, Generic[_T]):
         """Wait until it is dead, or ``timeout`` seconds passed. Never raises its exception."""
         if self._exception is not _NOT_DONE:
             return
-        w = [getcurrent(), PENDING]
-        self._add_link(w)
-        try:
-            self._hub.suspend(w, timeout)
-        finally:
-            if w[1] is not None and self._links:  # not woken by _finish: still linked
-                self._links = [x for x in self._links if x is not w]
+        joiners = self._joiners
+        if joiners is None:
+            joiners = self._joiners = WaitQueue()
+        joiners.park(None, timeout)
 
     def get(self, block: bool = True, timeout: float | None = None) -> _T:
         """Its return value, waiting for it; re-raises its exception if it failed.
@@ -432,7 +424,7 @@ class Greenlet(greenlet, Generic[_T]):
             return
         if getcurrent() is self:
             raise exception
-        self._hub._ready.append(Throw(self, exception))
+        self._hub.schedule(Throw(self, exception))
         if block:
             self.join(timeout)
 
@@ -475,8 +467,7 @@ class Greenlet(greenlet, Generic[_T]):
         self._links = [
             x
             for x in self._links
-            if type(x) is list  # a join() waiter
-            or not (x == callback or (type(x) is _SpawnedLink and x.callback == callback))
+            if not (x == callback or (type(x) is _SpawnedLink and x.callback == callback))
         ]
 
     def unlink_all(self) -> None:
@@ -484,16 +475,29 @@ class Greenlet(greenlet, Generic[_T]):
 
         Greenlets waiting in :meth:`join` or :meth:`get` keep waiting: they are not links.
         """
-        if self._links:
-            self._links = [x for x in self._links if type(x) is list] or None
+        self._links = None
 
     def has_links(self) -> int:
         """How many links are waiting to be called (a true value if any)."""
-        links = self._links
-        return 0 if not links else sum(1 for x in links if type(x) is not list)
+        return len(self._links or ())
 
 
-_entry_item = Greenlet.__getitem__
+_entry_item = SelfEntry.__getitem__
+
+
+class GreenletStatistics:
+    """What ``Greenlet.statistics()`` reports: ``links`` not run yet, ``joiners`` waiting."""
+
+    __slots__ = ("joiners", "links")
+
+    def __init__(self, links: int, joiners: int) -> None:
+        self.links = links
+        self.joiners = joiners
+
+    def __repr__(self) -> str:
+        return f"GreenletStatistics(links={self.links}, joiners={self.joiners})"
+
+
 _wref = weakref.ref
 
 
@@ -562,7 +566,8 @@ def spawn(run: Callable[..., _T], *args: Any, **kwargs: Any) -> Greenlet[_T]:
     else:
         g = Greenlet(run)
     g._start = True
-    g._hub._ready.append(g)
+    schedule = g._hub.schedule  # (a local: see Hub.schedule)
+    schedule(g)
     return g
 
 
@@ -614,19 +619,16 @@ def killall(
 class _Collector:
     """Gathers objects that became ready for iwait(); woken from their rawlinks, in the hub."""
 
-    __slots__ = ("hub", "items", "waiter")
+    __slots__ = ("items", "waiters")
 
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
+    def __init__(self) -> None:
         self.items: deque[Any] = deque()
-        self.waiter: list[Any] | None = None
+        self.waiters = WaitQueue()
 
     def add(self, obj: Any) -> None:
         self.items.append(obj)
-        w = self.waiter
-        if w is not None and w[1] is PENDING:
-            w[1] = None
-            self.hub._ready.append(w)
+        if self.waiters:
+            self.waiters.claim_first(None)
 
 
 def iwait(
@@ -643,7 +645,7 @@ def iwait(
         return
     hub = get_hub()
     deadline = None if timeout is None else hub.clock() + timeout
-    collector = _Collector(hub)
+    collector = _Collector()
     add = collector.add
     for obj in objects:
         obj.rawlink(add)
@@ -651,12 +653,7 @@ def iwait(
         for _ in range(count):
             if not collector.items:
                 remaining = None if deadline is None else max(deadline - hub.clock(), 0.0)
-                w = collector.waiter = [getcurrent(), PENDING]
-                try:
-                    value = hub.suspend(w, remaining)
-                finally:
-                    collector.waiter = None
-                if value is TIMEOUT and not collector.items:
+                if collector.waiters.park(None, remaining) is TIMEOUT and not collector.items:
                     return
             yield collector.items.popleft()
     finally:

@@ -170,6 +170,7 @@ def parse_head(head: bytes, max_fields: int = 100, max_field_size: int = 8190) -
         content_length = 0
     req.content_length = content_length
     req.headers = headers
+    tokens: set[str] | frozenset[str]
     if connection:
         tokens = {t.strip() for t in connection.split(",")}
         req.close = "close" in tokens or (not http11 and "keep-alive" not in tokens)

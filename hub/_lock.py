@@ -2,22 +2,28 @@
 
 All of them wake waiters in FIFO order and hand a released permit straight to the first waiter,
 so a greenlet that calls ``acquire()`` in a loop cannot starve the ones already waiting.
-Semaphores and locks may be released from any OS thread (see ``_waitlist``); RLock and Condition
-belong to the greenlet that holds them.
+Each is policy on the core's WaitQueue (``hub._core._waitqueue``). Semaphores and locks may be
+released from any OS thread; RLock and Condition belong to the greenlet that holds them.
 """
 
 from __future__ import annotations
 
 import _thread
-from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
 from greenlet import getcurrent
 
-from ._core import PENDING, TIMEOUT, allocate_lock, get_hub, get_ident
-from ._waitlist import deliver, remove_waiter
+from ._core import (
+    PENDING,
+    TIMEOUT,
+    WaitQueue,
+    WaitQueueStatistics,
+    allocate_lock,
+    get_hub,
+    get_ident,
+)
 
 __all__ = ["BoundedSemaphore", "Condition", "DummySemaphore", "Lock", "RLock", "Semaphore"]
 
@@ -44,7 +50,7 @@ class Semaphore:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         self._value = value
-        self._waiters: deque[list[Any]] = deque()
+        self._waiters = WaitQueue()
         self._lock = allocate_lock()
         #: The most permits it may hold; None for a plain Semaphore.
         self._bound: int | None = None
@@ -77,57 +83,49 @@ class Semaphore:
         if not blocking or (timeout is not None and timeout <= 0):
             lock.release()
             return False
+        # WaitQueue.park inlined (callgrind, bench/callgrind_micro.py semaphore: the call costs
+        # +4% instructions per wake-up); the abandon rule stays in the queue.
         g = getcurrent()
         try:
             h = g._hub
         except AttributeError:
             h = get_hub()
-        w = [g, PENDING, h]
-        self._waiters.append(w)
+        waiters = self._waiters
+        w = [g, PENDING, h, None]
+        waiters.append(w)
         lock.release()
         try:
             value = h.suspend(w, timeout)
         except BaseException:
-            self._abandon(w)
+            waiters.unwind(lock, w, _return_permit, self)
             raise
         if value is TIMEOUT:
-            self._abandon(w)
+            waiters.abandon(lock, w)
             return False
         return True
-
-    def _abandon(self, w: list[Any]) -> None:
-        # The wait ended without the caller getting the permit (timeout, kill, Timeout).
-        with self._lock:
-            value = w[1]
-            if value is PENDING or value is TIMEOUT:
-                remove_waiter(self._waiters, w)
-                return
-        # A release handed us the permit, but we are unwinding: pass it on.
-        self._return_permit(value)
-
-    def _return_permit(self, _value: Any) -> None:
-        self.release()
 
     def release(self) -> None:
         """Give a permit back: to the longest-waiting greenlet if any. Callable from any thread."""
         lock = self._lock
         lock.acquire()
+        # A permit goes straight to the longest waiter; one of another thread that left
+        # meanwhile hands it back (_return_permit, in its own thread).
         waiters = self._waiters
         if waiters:
-            ident = get_ident()
-            while waiters:
-                w = waiters.popleft()
-                h = w[2]
-                if h.thread_ident == ident:
-                    if w[1] is PENDING:  # else its timeout claimed it first: skip it
-                        w[1] = True
-                        h._ready.append(w)
-                        lock.release()
-                        return
-                else:
-                    lock.release()
-                    deliver(h, w, True, self._return_permit)
-                    return
+            # WaitQueue.claim_first's common case inlined (the first waiter, of this thread,
+            # unclaimed; callgrind semaphore: the call costs +4% per wake-up).
+            w = waiters.popleft()
+            h = w[2]
+            if w[1] is PENDING and h.thread_ident == get_ident():
+                w[1] = True
+                schedule = h.schedule  # (a local: see Hub.schedule)
+                schedule(w)
+                lock.release()
+                return
+            waiters.appendleft(w)
+            if waiters.claim_first(True, _return_permit, self):
+                lock.release()
+                return
         if self._bound is not None and self._value >= self._bound:
             lock.release()
             raise self._error(self._error_message)
@@ -139,6 +137,10 @@ class Semaphore:
         if self._value <= 0 and self.acquire(True, timeout):
             self.release()
         return self._value
+
+    def statistics(self) -> WaitQueueStatistics:
+        """How many greenlets wait for a permit (for tests and debugging)."""
+        return self._waiters.statistics()
 
     __enter__ = acquire
 
@@ -155,6 +157,11 @@ class Semaphore:
             f"<{type(self).__name__} at {id(self):#x} counter={self._value} "
             f"waiters={len(self._waiters)}>"
         )
+
+
+def _return_permit(sem: Semaphore, _value: Any) -> None:
+    # A permit handed to a waiter that could not take it after all goes to the next one.
+    sem.release()
 
 
 class BoundedSemaphore(Semaphore):
@@ -183,7 +190,7 @@ class Lock(Semaphore):
         # Semaphore.__init__(1) spelled out: under patch_thread() every threading.Condition
         # wait makes a Lock, and the extra call was 8% of a queue.Queue(1) hand-over.
         self._value = 1
-        self._waiters = deque()
+        self._waiters = WaitQueue()
         self._lock = allocate_lock()
         self._bound = 1
 
@@ -304,9 +311,11 @@ class Condition:
         self._lock = lock
         self.acquire: Callable[..., bool] = lock.acquire
         self.release: Callable[[], None] = lock.release
-        # Waiters are added and removed only by greenlets that hold the lock, so the lock also
-        # guards this deque.
-        self._waiters: deque[list[Any]] = deque()
+        # The wait queue has a real OS lock of its own: notify() may come from a greenlet of
+        # another thread that holds the (thread-safe) Lock, and a leaving waiter removes itself
+        # before it has taken the lock back.
+        self._waiters = WaitQueue()
+        self._mutex = allocate_lock()
         for name in ("_is_owned", "_release_save", "_acquire_restore"):
             if hasattr(lock, name):
                 setattr(self, name, getattr(lock, name))
@@ -337,29 +346,23 @@ class Condition:
         """
         if not self._is_owned():
             raise RuntimeError("cannot wait on un-acquired lock")
-        g = getcurrent()
+        # Registered before the lock is released (under the mutex, which no switch can happen
+        # inside), so a notify() right after the release finds this waiter.
+        mutex = self._mutex
+        mutex.acquire()
         try:
-            h = g._hub
-        except AttributeError:
-            h = get_hub()
-        w = [g, PENDING, h]
-        self._waiters.append(w)
-        state = self._release_save()
-        notified = False
+            state = self._release_save()
+        except BaseException:
+            mutex.release()
+            raise
         try:
-            value = h.suspend(w, None if timeout is None else max(timeout, 0.0))
-            notified = value is not TIMEOUT
-            return notified
+            # A notification handed to a waiter unwinding with an exception is passed on.
+            value = self._waiters.park(
+                mutex, None if timeout is None else max(timeout, 0.0), None, _pass_on, self
+            )
         finally:
-            try:
-                self._acquire_restore(state)
-            finally:
-                value = w[1]
-                if value is PENDING or value is TIMEOUT:
-                    remove_waiter(self._waiters, w)
-                elif not notified:
-                    # Notified, but unwinding with an exception: pass the notification on.
-                    self._notify(1)
+            self._acquire_restore(state)
+        return value is not TIMEOUT
 
     def wait_for(self, predicate: Callable[[], _T], timeout: float | None = None) -> _T:
         """Wait until ``predicate()`` is true (or ``timeout``); return its last result."""
@@ -386,18 +389,9 @@ class Condition:
         self._notify(n)
 
     def _notify(self, n: int) -> None:
-        waiters = self._waiters
-        ident = get_ident()
-        while n > 0 and waiters:
-            w = waiters.popleft()
-            h = w[2]
-            if h.thread_ident == ident:
-                if w[1] is PENDING:
-                    w[1] = True
-                    h._ready.append(w)
-                    n -= 1
-            else:
-                deliver(h, w, True, None)
+        with self._mutex:
+            waiters = self._waiters
+            while n > 0 and waiters.claim_first(True, _pass_on, self):
                 n -= 1
 
     def notify_all(self) -> None:
@@ -406,8 +400,18 @@ class Condition:
 
     notifyAll = notify_all
 
+    def statistics(self) -> WaitQueueStatistics:
+        """How many greenlets wait for a notification (for tests and debugging)."""
+        return self._waiters.statistics()
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._lock!r} waiters={len(self._waiters)}>"
+
+
+def _pass_on(cond: Condition, _value: Any) -> None:
+    # A notification handed to a waiter that could not take it goes to the next one.
+    with cond._mutex:
+        cond._waiters.claim_first(True, _pass_on, cond)
 
 
 class DummySemaphore:

@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 
 from greenlet import GreenletExit, getcurrent
 
-from ._core import PENDING, Throw, get_hub
+from ._core import Throw, WaitQueue, get_hub
 from ._greenlet import Greenlet
 
 if sys.version_info >= (3, 11):
@@ -71,7 +71,7 @@ class TaskGroup:
         self._aborting = False
         self._abort_exc: _Aborted | None = None
         self._abort_throw: Throw | None = None
-        self._waiter: list[Any] | None = None
+        self._waiters = WaitQueue()  # the body's greenlet, leaving the block
 
     def __repr__(self) -> str:
         return (
@@ -113,11 +113,8 @@ class TaskGroup:
         if exc is not None and not isinstance(exc, GreenletExit):
             self._errors.append(exc)
             self._abort(interrupt_body=True)
-        if not self._children:
-            w = self._waiter
-            if w is not None and w[1] is PENDING:
-                w[1] = None
-                self._hub._ready.append(w)
+        if not self._children and self._waiters:
+            self._waiters.claim_all(None)
 
     def _abort(self, interrupt_body: bool) -> None:
         if not self._aborting:
@@ -129,7 +126,7 @@ class TaskGroup:
                 # that only the failed child would have ended.
                 self._abort_exc = _Aborted("a child of the TaskGroup failed")
                 self._abort_throw = Throw(self._parent, self._abort_exc)
-                self._hub._ready.append(self._abort_throw)
+                self._hub.schedule(self._abort_throw)
 
     def __exit__(
         self,
@@ -145,9 +142,8 @@ class TaskGroup:
         interrupt = exc if exc is not None and not isinstance(exc, Exception) else None
         try:
             while self._children:
-                w = self._waiter = [getcurrent(), PENDING]
                 try:
-                    self._hub.suspend(w)
+                    self._waiters.park(None)
                 except BaseException as e:
                     if e is self._abort_exc:
                         continue  # a child failed while the body was ending: keep waiting
@@ -156,8 +152,6 @@ class TaskGroup:
                     self._abort(interrupt_body=False)
                     if interrupt is None:
                         interrupt = e
-                finally:
-                    self._waiter = None
         finally:
             self._state = "done"
             if self._abort_throw is not None:

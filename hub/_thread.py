@@ -100,9 +100,11 @@ _plain_idents: dict[int, tuple[weakref.ref[Any], int]] = {}
 
 def get_ident() -> int:
     """The current "thread's" identity: per greenlet (see the module docstring)."""
-    g = getcurrent()
+    # Any: a green thread's greenlet has its ident, any other has not; asking (EAFP) is the
+    # fast path, which mypy cannot narrow (an isinstance() would cost a call here).
+    g: Any = getcurrent()
     try:
-        return g._thread_ident  # type: ignore[no-any-return]  # a green thread
+        return g._thread_ident  # a green thread
     except AttributeError:
         pass
     if g.parent is None or isinstance(g, Hub):
@@ -193,6 +195,16 @@ class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
     def __exit__(self, *exc: Any) -> None:
         self.release()
 
+    # The protocol threading.Condition binds from its lock when the lock has it. Without it,
+    # Condition wraps the lock in Python fallbacks of its own, and its _is_owned() takes and
+    # releases the lock to learn whether it is held: two calls into the lock, at every wait()
+    # and every notify(). These mean exactly what those fallbacks mean for a plain lock.
+    _is_owned = _Lock.locked
+    _release_save = _Lock.release
+
+    def _acquire_restore(self, _state: Any) -> None:
+        self.acquire()
+
     def __repr__(self) -> str:
         state = "locked" if self.locked() else "unlocked"
         cls = type(self)
@@ -213,7 +225,9 @@ LockType = lock
 # bind again.
 allocate_lock = lock._allocate
 allocate = allocate_lock
-lock._allocate.__func__.__module__ = "_thread"  # threading.Lock up to 3.12: see get_ident
+# The classmethod object in the class's dict, to reach its function (threading.Lock up to 3.12
+# is this factory: see get_ident).
+lock.__dict__["_allocate"].__func__.__module__ = "_thread"
 
 
 class RLock(_RLock):
@@ -256,7 +270,7 @@ class RLock(_RLock):
 
 def _ident_of(g: Any) -> int:
     try:
-        return g._thread_ident  # type: ignore[no-any-return]
+        return g._thread_ident
     except AttributeError:
         pass
     entry = _plain_idents.get(id(g))
@@ -295,7 +309,8 @@ def interrupt_main(signum: int = signal.SIGINT) -> None:
         # next wait (the C function makes it raise at its next bytecode).
         _sleep(0)
         return
-    _real_interrupt_main(signum)
+    # typeshed declares signal.Signals; the C function takes any signal number, as we do.
+    _real_interrupt_main(signum)  # type: ignore[arg-type]
 
 
 # -- green threads ----------------------------------------------------------------------------

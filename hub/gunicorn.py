@@ -35,7 +35,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.workers import base as _base
 
@@ -43,6 +43,9 @@ from . import _io_waits
 from ._greenlet import Greenlet, sleep
 from .pool import Pool
 from .wsgi import WSGIHandler, WSGIServer
+
+if TYPE_CHECKING:
+    from gunicorn.sock import BaseSocket
 
 __all__ = ["Worker"]
 
@@ -80,6 +83,10 @@ class _Server(WSGIServer):
 
 class Worker(_base.Worker):
     """gunicorn's worker class for greenpatch; see the module docstring."""
+
+    # The arbiter hands each worker its listeners as gunicorn.sock.BaseSocket wrappers (the
+    # socket itself is their ``.sock``); typeshed's gunicorn stubs declare them as sockets.
+    sockets: list[BaseSocket]  # type: ignore[assignment]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

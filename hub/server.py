@@ -381,7 +381,10 @@ class StreamServer(BaseServer):
             return context.wrap_socket(conn, **self._ssl_wrap_args)
         # A context of the unpatched stdlib would hand out a blocking SSLSocket. Build ours the
         # way SSLContext.wrap_socket builds its class's, leaving the caller's context as it is.
-        return _hub_ssl.SSLSocket._create(conn, context=context, **self._ssl_wrap_args)
+        # (``SSLSocket._create`` is the stdlib's private constructor, absent from its stubs.)
+        return _hub_ssl.SSLSocket._create(  # type: ignore[attr-defined]
+            conn, context=context, **self._ssl_wrap_args
+        )
 
     def _run_handler(self, conn: Any, address: Any) -> None:
         try:

@@ -11,22 +11,22 @@ attribute they had.
 Which globals exist depends on the Python version; a name the running ``threading`` lacks is
 skipped by the patcher, so this module can list them all:
 
-=====================  =========  ======================================================
-global                 versions   what it is for
-=====================  =========  ======================================================
-_start_new_thread      3.10-3.12  Thread.start()
-_set_sentinel          3.10-3.12  the lock join() and _shutdown() wait on
-_start_joinable_thread 3.13+      Thread.start(), with a handle
-_ThreadHandle          3.13+      Thread.join(), is_alive()
-_make_thread_handle    3.13+      dummy threads' handles
-_thread_shutdown       3.13+      _shutdown(): wait for non-daemon threads at exit
-_LockType              3.13+      the type behind threading.Lock
-_allocate_lock, Lock   all        Condition's waiter locks, Event, Semaphore, queue.Queue
-_CRLock                all        threading.RLock()
-get_ident              all        _active, current_thread()
-get_native_id          all        Thread.native_id
-local                  all        threading.local
-=====================  =========  ======================================================
+======================  =========  ======================================================
+global                  versions   what it is for
+======================  =========  ======================================================
+_start_new_thread       3.10-3.12  Thread.start()
+_set_sentinel           3.10-3.12  the lock join() and _shutdown() wait on
+_start_joinable_thread  3.13+      Thread.start(), with a handle
+_ThreadHandle           3.13+      Thread.join(), is_alive()
+_make_thread_handle     3.13+      dummy threads' handles
+_thread_shutdown        3.13+      _shutdown(): wait for non-daemon threads at exit
+_LockType               3.13+      the type behind threading.Lock
+_allocate_lock, Lock    all        Condition's waiter locks, Event, Semaphore, queue.Queue
+_CRLock                 all        threading.RLock()
+get_ident               all        _active, current_thread()
+get_native_id           all        Thread.native_id
+local                   all        threading.local
+======================  =========  ======================================================
 
 :class:`RealThread` is what ``monkeypatch.get_original("threading", "Thread")`` returns once
 threads are patched: a ``threading.Thread`` that runs in a real OS thread.

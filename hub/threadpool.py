@@ -14,25 +14,23 @@ from __future__ import annotations
 
 import concurrent.futures
 import weakref
-from collections import deque
 from collections.abc import Callable
 from queue import Empty as _Empty
 from typing import Any, Generic, TypeVar
 
-from greenlet import getcurrent
-
 from ._core import (
-    PENDING,
     TIMEOUT,
     Hub,
+    WaitQueue,
     allocate_lock,
+    count_helper_thread,
     get_hub,
     get_hub_if_exists,
     register_at_fork,
+    set_threadpool_factory,
     start_new_thread,
 )
 from ._core import RealSimpleQueue as SimpleQueue
-from ._core._hub import pool_threads
 from ._event import Event
 from ._timeout import Timeout
 
@@ -46,13 +44,9 @@ _LOST_IN_FORK = (
     "threads, so its outcome is unknown here"
 )
 _pools: weakref.WeakSet[ThreadPool] = weakref.WeakSet()
-_count_lock = allocate_lock()
-
-
-def _count_pool_thread(delta: int) -> None:
-    # The hub reads this count to tell idle pool workers from threads that might wake it.
-    with _count_lock:
-        pool_threads[0] += delta
+# A worker counts itself as a helper thread: a hub tells idle pool workers from threads that
+# might wake it by that count.
+_count_pool_thread = count_helper_thread
 
 
 class ThreadResult(Generic[_T]):
@@ -68,7 +62,7 @@ class ThreadResult(Generic[_T]):
         self._hub = hub
         self.value: _T | None = None
         self._exception: Any = _NOT_DONE
-        self._waiters: deque[list[Any]] = deque()
+        self._waiters = WaitQueue()
         self._links: list[Callable[[Any], Any]] = []
 
     def ready(self) -> bool:
@@ -100,14 +94,7 @@ class ThreadResult(Generic[_T]):
         """Wait until ready; True if it is, False if ``timeout`` expired first."""
         if self._exception is not _NOT_DONE:
             return True
-        w = [getcurrent(), PENDING]
-        self._waiters.append(w)
-        try:
-            value = self._hub.suspend(w, timeout)
-        finally:
-            if w[1] is PENDING or w[1] is TIMEOUT:
-                _remove(self._waiters, w)
-        return value is not TIMEOUT
+        return self._waiters.park(None, timeout) is not TIMEOUT
 
     def rawlink(self, callback: Callable[[Any], Any]) -> None:
         """Call ``callback(self)`` in the hub once ready (at once if it is)."""
@@ -128,16 +115,13 @@ class ThreadResult(Generic[_T]):
             return
         self.value = value
         self._exception = exc
-        self._hub.keepalive -= 1
-        ready = self._hub._ready
-        for w in self._waiters:
-            if w[1] is PENDING:
-                w[1] = None
-                ready.append(w)
-        self._waiters.clear()
+        self._hub.keep_alive(-1)
+        # The links first, then the waiters: a link made before a wait has run when it returns.
         links, self._links = self._links, []
         for callback in links:
             self._hub.run_callback(callback, self)
+        if self._waiters:
+            self._waiters.claim_all(None)
 
     def __repr__(self) -> str:
         if self._exception is _NOT_DONE:
@@ -147,13 +131,6 @@ class ThreadResult(Generic[_T]):
         else:
             state = f"exception={self._exception!r}"
         return f"<ThreadResult at {id(self):#x} {state}>"
-
-
-def _remove(waiters: deque[list[Any]], w: list[Any]) -> None:
-    for i, x in enumerate(waiters):
-        if x is w:
-            del waiters[i]
-            return
 
 
 class ThreadPool:
@@ -192,7 +169,7 @@ class ThreadPool:
         """Run ``fn(*args, **kwargs)`` in a worker thread; returns its :class:`ThreadResult`."""
         hub = self.hub
         result: ThreadResult[_T] = ThreadResult(hub)
-        hub.keepalive += 1
+        hub.keep_alive(+1)
         with self._lock:
             self._unfinished += 1
             self._pending.add(result)
@@ -460,11 +437,14 @@ class ThreadPoolExecutor(concurrent.futures.Executor):
 
 
 def _after_fork_in_child() -> None:
-    global _count_lock
-    _count_lock = allocate_lock()
     for pool in list(_pools):
         pool._reset_after_fork()
 
 
+def _make_pool(hub: Hub) -> ThreadPool:
+    return ThreadPool(hub=hub)
+
+
+set_threadpool_factory(_make_pool)
 if register_at_fork is not None:
     register_at_fork(after_in_child=_after_fork_in_child)

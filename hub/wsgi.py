@@ -254,7 +254,7 @@ class Input:
 
     def readlines(self, hint: int = -1) -> list[bytes]:
         """The remaining lines of the body (stopping once ``hint`` bytes were read, if > 0)."""
-        lines = []
+        lines: list[bytes] = []
         total = 0
         while True:
             line = self.readline()
@@ -279,6 +279,9 @@ class Input:
 
 class _Log:
     """A log destination: a file-like (``write``) or a ``logging.Logger``-like (``info``)."""
+
+    #: Writes one line (without its newline).
+    write: Callable[[str], object]
 
     def __init__(self, target: Any, error: bool) -> None:
         if hasattr(target, "write"):
@@ -328,15 +331,16 @@ class WSGIHandler:
                 buf = buf[2:]  # stray CRLFs between requests (RFC 9112 2.2)
             if b"\r\n\r\n" not in buf:
                 if buf:
-                    buf = self._read_head(buf)
+                    filled = self._read_head(buf)
                 else:
                     idle[me] = clock()  # waiting for the next request: the reaper may close it
                     try:
-                        buf = self._read_head(buf)
+                        filled = self._read_head(buf)
                     finally:
                         idle.pop(me, None)
-                if buf is None:
+                if filled is None:
                     return
+                buf = filled
             end = buf.find(b"\r\n\r\n")
             head = buf[:end]
             self._buf = buf[end + 4 :]
@@ -647,7 +651,10 @@ class _Response:
 
     def run(self, application: Callable[..., Iterable[bytes]], env: dict[str, Any]) -> bool:
         """Call the application and send its response; True if the connection may stay open."""
-        result = application(env, self.start_response)
+        # Any, not Iterable[bytes]: the response is sent by its exact type (``kind`` below: a
+        # list or tuple, our FileWrapper, any other iterable), which mypy does not narrow through
+        # a saved ``type()``; isinstance() or cast() would cost a call on every request.
+        result: Any = application(env, self.start_response)
         try:
             req = self._req
             if req.upgrade and (self._status is None or self.status_code == 101):
@@ -754,6 +761,10 @@ def _as_bytes(data: Any) -> bytes:
     raise TypeError(f"WSGI body data must be bytes, not {type(data).__name__}")
 
 
+def _no_application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    raise NotImplementedError("WSGIServer needs an application")
+
+
 class WSGIServer(StreamServer):
     """A WSGI server: ``WSGIServer(("127.0.0.1", 8000), app).serve_forever()``.
 
@@ -763,6 +774,10 @@ class WSGIServer(StreamServer):
     request (seconds, None: forever); ``network_timeout`` bounds every other socket operation.
     """
 
+    #: The WSGI application: pass ``application=``, assign it, or define an ``application``
+    #: method in a subclass. An attribute rather than a method so that all three type-check;
+    #: the default is a plain function (hence staticmethod) that raises NotImplementedError.
+    application: Callable[[dict[str, Any], Any], Iterable[bytes]] = staticmethod(_no_application)
     handler_class: type[WSGIHandler] = WSGIHandler
     #: Limits on what a client may send (gunicorn's defaults).
     max_request_line: int = 8190
@@ -816,10 +831,6 @@ class WSGIServer(StreamServer):
         self._clock = get_hub().clock
         self._reaper: Any = None
         self._log_time = (-1, "")
-
-    def application(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        """The WSGI application; pass ``application=`` or override this."""
-        raise NotImplementedError("WSGIServer needs an application")
 
     def get_environ(self, sock: Any, address: Any) -> dict[str, Any]:
         """The environ keys shared by every request of a connection."""

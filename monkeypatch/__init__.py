@@ -11,7 +11,7 @@ Calling it late works too: modules imported earlier that copied a replaced objec
 globals (``from socket import create_connection``, ``_Selector = selectors.PollSelector``) are
 rebound to the cooperative object, and every reference that cannot be rebound safely (a default
 argument, a closure, a class attribute, a socket that already exists) is named in a
-:class:`MonkeyPatchWarning`. docs/ssl.md has the rules; ``python -m monkeypatch --check`` lists
+:class:`MonkeyPatchWarning`. docs/patching.md has the rules; ``python -m monkeypatch --check`` lists
 what is patched and what still refers to an original.
 """
 
@@ -128,7 +128,7 @@ def patch_all(
 
     Idempotent. An unknown keyword raises TypeError naming it. Modules loaded earlier that kept
     their own copies of what was replaced are rebound, or named in a MonkeyPatchWarning when
-    that cannot be done safely (see docs/ssl.md). ``psycopg``: make psycopg 3 and psycopg2
+    that cannot be done safely (see docs/patching.md). ``psycopg``: make psycopg 3 and psycopg2
     wait on the hub when they are installed (see :func:`patch_psycopg`, docs/databases.md).
     """
     for name in more:

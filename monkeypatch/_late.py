@@ -3,7 +3,7 @@
 A module that ran ``from socket import create_connection`` (or ``_Selector =
 selectors.PollSelector``) before patch_all() holds the blocking original under its own name, and
 replacing ``socket.create_connection`` does not change that copy. ``heal()`` finds such copies
-and rebinds them; ``find_stale()`` names the references it cannot rebind safely. docs/ssl.md
+and rebinds them; ``find_stale()`` names the references it cannot rebind safely. docs/patching.md
 states the rules; in short:
 
 Healed (rebound to the replacement):

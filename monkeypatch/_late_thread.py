@@ -73,7 +73,7 @@ def _held(lock: Any) -> bool:
 
 def replace_logging_locks(original_lock: Any, original_rlock: Any) -> list[str]:
     """Give ``logging`` and its existing handlers cooperative locks; return what was replaced."""
-    logging = sys.modules.get("logging")
+    logging: Any = sys.modules.get("logging")  # its private module lock is replaced
     if logging is None:
         return []
     kinds = _real_lock_types(original_lock, original_rlock)

@@ -240,7 +240,7 @@ def test_fork_fails_jobs_in_flight_in_the_child():
         for result in (running, queued):
             with pytest.raises(RuntimeError, match="forked"):
                 result.get(timeout=5)
-        return 0 if get_hub().keepalive == 0 else 2
+        return 0 if get_hub().statistics().keepalive == 0 else 2
 
     try:
         assert _in_child(check) == 0
@@ -260,7 +260,7 @@ def test_fork_child_keeps_an_outcome_delivered_just_before():
     deadline = time.monotonic() + 10
     while result in pool._pending and time.monotonic() < deadline:
         _thread_sleep(0.001)  # blocks the thread, so the hub cannot take the delivery
-    assert h._threadsafe, "the delivery should be queued, not yet run"
+    assert h.statistics().threadsafe_calls, "the delivery should be queued, not yet run"
 
     def check() -> int:
         return 0 if result.get(timeout=5) == 7 else 2

@@ -44,7 +44,7 @@ def test_event_wait_timeout_returns_false(clock):
     ev = Event()
     assert ev.wait(2.5) is False
     assert clock() == pytest.approx(2.5)
-    assert ev._waiter_count() == 0
+    assert ev.statistics().waiting == 0
 
 
 def test_event_wait_timeout_then_set_later(clock):
@@ -60,11 +60,11 @@ def test_event_ten_thousand_waiters():
     woken = []
     gs = [hub.spawn(lambda: woken.append(ev.wait())) for _ in range(10_000)]
     hub.sleep(0)
-    assert ev._waiter_count() == 10_000
+    assert ev.statistics().waiting == 10_000
     ev.set()
     hub.joinall(gs)
     assert len(woken) == 10_000 and all(woken)
-    assert ev._waiter_count() == 0
+    assert ev.statistics().waiting == 0
 
 
 def test_event_ten_thousand_waiters_time_out(clock):
@@ -73,7 +73,7 @@ def test_event_ten_thousand_waiters_time_out(clock):
     gs = [hub.spawn(lambda: results.append(ev.wait(1))) for _ in range(10_000)]
     hub.joinall(gs)
     assert results == [False] * 10_000
-    assert ev._waiter_count() == 0
+    assert ev.statistics().waiting == 0
 
 
 def test_event_killed_waiter_leaves_no_trace():
@@ -82,9 +82,9 @@ def test_event_killed_waiter_leaves_no_trace():
     a = hub.spawn(lambda: out.append(("a", ev.wait())))
     b = hub.spawn(lambda: out.append(("b", ev.wait())))
     hub.sleep(0)
-    assert ev._waiter_count() == 2
+    assert ev.statistics().waiting == 2
     a.kill()
-    assert ev._waiter_count() == 1
+    assert ev.statistics().waiting == 1
     ev.set()
     b.join()
     assert out == [("b", True)]
@@ -98,14 +98,14 @@ def test_event_killed_after_set_before_it_ran():
     a.kill(block=False)  # the kill is queued first...
     ev.set()  # ...then a is claimed: it unwinds with the claim
     a.join()
-    assert out == [] and ev._waiter_count() == 0
+    assert out == [] and ev.statistics().waiting == 0
 
 
 def test_event_wait_under_timeout(clock):
     ev = Event()
     with pytest.raises(Timeout), Timeout(2):
         ev.wait()
-    assert ev._waiter_count() == 0
+    assert ev.statistics().waiting == 0
 
 
 def test_event_wait_in_hub_refused():
@@ -120,7 +120,7 @@ def test_event_wait_in_hub_refused():
 
     hub.get_hub().run_callback(callback)
     hub.sleep(0)
-    assert len(errors) == 1 and ev._waiter_count() == 0
+    assert len(errors) == 1 and ev.statistics().waiting == 0
 
 
 def test_event_rawlink_runs_once_in_hub():
@@ -229,7 +229,7 @@ def test_asyncresult_get_timeout(clock):
     with pytest.raises(Timeout):
         r.get_nowait()
     assert r.wait(1) is None
-    assert r._waiter_count() == 0
+    assert r.statistics().waiting == 0
 
 
 def test_asyncresult_many_getters():
@@ -264,7 +264,7 @@ def test_asyncresult_killed_getter(clock):
     g = hub.spawn(r.get)
     hub.sleep(0)
     g.kill()
-    assert r._waiter_count() == 0
+    assert r.statistics().waiting == 0
     r.set(1)
     assert r.get() == 1
 

@@ -492,7 +492,11 @@ def test_executor_initializer_and_shutdown_cancel():
     assert first.result(timeout=10) is True and second.result(timeout=10) == "x"
     assert seen == ["init"]  # once per worker thread
     blocker = threading.Event()
-    running = ex.submit(blocker.wait, 10)
+    started = threading.Event()
+    running = ex.submit(lambda: (started.set(), blocker.wait(10))[1])
+    # The worker must have taken it before the shutdown (on a loaded machine the OS may not
+    # have run the worker thread yet, and the job would be cancelled with the pending one).
+    assert started.wait(10)
     pending = ex.submit(lambda: "no")
     threading.Timer(0.05, blocker.set).start()
     ex.shutdown(wait=True, cancel_futures=True)

@@ -111,7 +111,7 @@ def test_join_timeout_returns_without_raising(clock):
 def test_join_leaves_no_link_after_timeout(clock):
     g = hub.spawn(hub.sleep, 5)
     g.join(timeout=1)
-    assert not g._links
+    assert g.statistics().joiners == 0 and g.statistics().links == 0
     g.kill()
 
 
@@ -153,7 +153,7 @@ def test_kill_blocked_greenlet_runs_finally(clock):
     assert g.dead and g.successful() and isinstance(g.value, GreenletExit)
     assert clock() == pytest.approx(1)
     # The killed sleep left no live timer behind.
-    assert all(not t.active for _, _, t in hub.get_hub()._timers)
+    assert hub.get_hub().statistics().timers == 0
 
 
 def test_kill_with_custom_exception(capsys):
@@ -253,7 +253,7 @@ def test_iwait_unlinks_when_abandoned():
     gs = [hub.spawn(hub.sleep, 0.01) for _ in range(3)]
     for _ in hub.iwait(gs):
         break
-    assert all(not g._links for g in gs)
+    assert all(g.statistics().links == 0 for g in gs)
 
 
 def test_wait_without_objects_runs_everything(clock):
@@ -592,3 +592,81 @@ def test_start_later_timer_does_not_resume_a_greenlet_started_another_way(clock)
     hub.spawn(g.switch)
     hub.sleep(0.3)
     assert woke == [pytest.approx(0.2)]
+
+
+# -- links run before the waits on the greenlet return (gevent's order) --------------------------
+
+
+def _linked(g: Greenlet, ran: list) -> None:
+    g.link(lambda src: ran.append("link"))
+    g.rawlink(lambda src: ran.append("rawlink"))
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        lambda g: g.join(),
+        lambda g: g.get(),
+        lambda g: hub.joinall([g]),
+        lambda g: hub.joinall([g], timeout=60),
+        lambda g: hub.wait([g]),
+        lambda g: list(hub.iwait([g])),
+    ],
+    ids=["join", "get", "joinall", "joinall-timeout", "wait", "iwait"],
+)
+def test_links_have_run_when_a_wait_returns(wait):
+    ran: list = []
+    g = hub.spawn(hub.sleep, 0)
+    _linked(g, ran)
+    wait(g)
+    assert sorted(ran) == ["link", "rawlink"]
+
+
+def test_links_have_run_when_a_failed_greenlet_is_joined(capsys):
+    ran: list = []
+    g = hub.spawn(lambda: 1 / 0)
+    _linked(g, ran)
+    with pytest.raises(ZeroDivisionError):
+        g.get()
+    assert sorted(ran) == ["link", "rawlink"]
+
+
+def test_links_have_run_when_a_killed_greenlet_is_joined():
+    ran: list = []
+    g = hub.spawn(hub.sleep, 60)
+    hub.sleep(0)
+    _linked(g, ran)
+    g.kill()  # block=True: joins
+    assert sorted(ran) == ["link", "rawlink"]
+
+
+def test_asyncresult_links_have_run_when_get_returns():
+    ran: list = []
+    result = hub.AsyncResult()
+    result.rawlink(lambda src: ran.append("rawlink"))
+    hub.spawn(result.set, 5)
+    assert result.get() == 5
+    assert ran == ["rawlink"]
+
+
+# -- a started Greenlet is its own ready entry, and nothing more -----------------------------------
+
+
+def test_a_started_greenlet_answers_index_0_only():
+    g = hub.spawn(hub.sleep, 0)
+    assert g[0] is g  # the hub's ready queue reads this
+    for index in (1, -1, 7, "x", slice(0, 1), False, 0.0):
+        with pytest.raises(TypeError, match="not subscriptable"):
+            g[index]
+    with pytest.raises(TypeError):
+        iter(g)
+    with pytest.raises(TypeError, match="not subscriptable"):
+        greenlet()[0]  # as for any greenlet
+    g.join()
+    assert g[0] is None  # it ran: a stale entry
+
+
+def test_a_killed_greenlet_is_a_stale_entry():
+    g = hub.spawn(hub.sleep, 0)
+    g.kill()
+    assert g[0] is None

@@ -96,9 +96,10 @@ def test_many_cancelled_timers_are_compacted(clock):
     timers = [h.call_later(100 + i, lambda: None) for i in range(2000)]
     for t in timers:
         t.cancel()
-    assert len(h._timers) < 1000
+    stats = h.statistics()
+    assert stats.timer_heap < 1000 and stats.timers == 0
     hub.sleep(1)
-    assert h._cancelled_timers <= len(h._timers)
+    assert h.statistics().timer_heap == 0
 
 
 def test_wake_claims_once():
@@ -151,7 +152,7 @@ def test_wait_read_timeout():
             hub.wait_read(a, timeout=0.05)
         with pytest.raises(KeyError):
             hub.wait_read(a, timeout=0.05, timeout_exc=KeyError("custom"))
-        assert get_hub()._fds[a.fileno()].reader is None
+        assert get_hub().fd_statistics(a.fileno()).readers == 0
 
 
 def test_several_waiters_on_one_fd():
@@ -168,7 +169,7 @@ def test_several_waiters_on_one_fd():
         b.send(b"x")
         hub.joinall(gs)
         assert sorted(woken) == [0, 1, 2]
-        assert get_hub()._fds[a.fileno()].reader is None
+        assert get_hub().fd_statistics(a.fileno()).readers == 0
 
 
 def test_notify_closing_wakes_waiters_with_ebadf():
@@ -195,10 +196,10 @@ def test_killed_waiter_leaves_nothing_registered():
     with a, b:
         g = hub.spawn(hub.wait_read, a)
         hub.sleep(0)
-        st = get_hub()._fds[a.fileno()]
-        assert st.reader is not None
+        assert get_hub().fd_statistics(a.fileno()).readers == 1
         g.kill()
-        assert st.reader is None and st.writer is None
+        stats = get_hub().fd_statistics(a.fileno())
+        assert stats.readers == 0 and stats.writers == 0
 
 
 def test_regular_file_is_always_ready(tmp_path):
@@ -374,12 +375,11 @@ def test_fork_child_gets_its_own_hub():
 def test_selectors_fallback_poller(poller, monkeypatch):
     monkeypatch.setenv("GREENPATCH_POLLER", poller)
     from hub._core import Hub
-    from hub._core._io import SelectorPoller
     from hub.testing import fresh_hub
 
     with fresh_hub() as h:
-        assert isinstance(h._poller, SelectorPoller)
-        assert isinstance(Hub()._poller, SelectorPoller)
+        assert h.statistics().poller == "selectors"
+        assert Hub().statistics().poller == "selectors"
         a, b = socket.socketpair()
         with a, b:
             g = hub.spawn(lambda: (hub.wait_read(a, timeout=5), a.recv(5)))
@@ -388,7 +388,7 @@ def test_selectors_fallback_poller(poller, monkeypatch):
             assert g.get()[1] == b"hello"
             with pytest.raises(socket.timeout):
                 hub.wait_read(a, timeout=0.05)
-            assert h._fds[a.fileno()].mask == 0
+            assert h.fd_statistics(a.fileno()).interest == 0
 
 
 def test_fork_child_waits_on_fds_it_opens_after_the_fork():
@@ -426,12 +426,12 @@ def test_fork_child_ends_the_state_of_an_fd_closed_behind_the_hubs_back():
     if pid == 0:  # child
         code = 1
         try:
-            code = 0 if (fd not in h._fds and st.fd == -1) else 2
+            code = 0 if (not h.fd_known(fd) and st.fd == -1) else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    h._fds.pop(fd, None)
+    h.notify_closing(fd)  # (the parent's hub still knows the number)
     b.close()
 
 

@@ -69,7 +69,7 @@ def test_semaphore_timeout(clock):
     assert clock() == pytest.approx(2)
     assert s.acquire(timeout=0) is False
     assert s.acquire(timeout=-1) is False
-    assert len(s._waiters) == 0
+    assert s.statistics().waiting == 0
 
 
 def test_semaphore_timeout_then_release_goes_to_next(clock):
@@ -80,7 +80,7 @@ def test_semaphore_timeout_then_release_goes_to_next(clock):
     hub.spawn_later(2, s.release)
     hub.joinall([a, b])
     assert out == [("a", False), ("b", True)]
-    assert s.counter == 0 and len(s._waiters) == 0
+    assert s.counter == 0 and s.statistics().waiting == 0
 
 
 def test_semaphore_killed_waiter_leaves_it_consistent():
@@ -90,7 +90,7 @@ def test_semaphore_killed_waiter_leaves_it_consistent():
     b = hub.spawn(lambda: got.append(("b", s.acquire())))
     hub.sleep(0)
     a.kill()
-    assert len(s._waiters) == 1
+    assert s.statistics().waiting == 1
     s.release()
     b.join()
     assert got == [("b", True)] and s.counter == 0
@@ -106,7 +106,7 @@ def test_semaphore_permit_not_lost_when_woken_waiter_is_killed():
     s.release()  # ...then a gets the permit, unwinds with it, and passes it on to b
     hub.joinall([a, b])
     assert got == [("b", True)]
-    assert s.counter == 0 and len(s._waiters) == 0
+    assert s.counter == 0 and s.statistics().waiting == 0
 
 
 def test_semaphore_permit_returned_when_nobody_else_waits():
@@ -123,7 +123,7 @@ def test_semaphore_under_timeout(clock):
     s = Semaphore(0)
     with pytest.raises(Timeout), Timeout(1):
         s.acquire()
-    assert len(s._waiters) == 0
+    assert s.statistics().waiting == 0
 
 
 def test_semaphore_wait_does_not_take(clock):
@@ -291,7 +291,7 @@ def test_condition_wait_timeout_and_wait_for(clock):
         assert cond.wait_for(lambda: state["n"] >= 3) is True
     with cond:
         assert cond.wait_for(lambda: state["n"] >= 10, timeout=5) is False
-    assert len(cond._waiters) == 0
+    assert cond.statistics().waiting == 0
 
 
 def test_condition_notification_passed_on_when_waiter_killed():
@@ -317,6 +317,6 @@ def test_condition_with_timeout_leaves_no_waiter(clock):
     cond = Condition()
     with pytest.raises(Timeout), Timeout(1), cond:
         cond.wait()
-    assert len(cond._waiters) == 0
+    assert cond.statistics().waiting == 0
     assert not cond._lock.locked()
     assert "Condition" in repr(cond)

@@ -91,7 +91,7 @@ def test_get_timeout(clock):
         q.get(timeout=0)
     with pytest.raises(ValueError):
         q.get(timeout=-1)
-    assert len(q._getters) == 0
+    assert q.statistics().getters == 0
 
 
 def test_put_timeout(clock):
@@ -102,7 +102,7 @@ def test_put_timeout(clock):
     assert clock() == pytest.approx(2)
     with pytest.raises(ValueError):
         q.put(2, timeout=-1)
-    assert q.qsize() == 1 and len(q._putters) == 0
+    assert q.qsize() == 1 and q.statistics().putters == 0
 
 
 def test_get_timeout_then_item_goes_to_next_getter(clock):
@@ -114,7 +114,7 @@ def test_get_timeout_then_item_goes_to_next_getter(clock):
     hub.joinall([a, b])
     assert out == [("b", "x")]
     assert isinstance(a.exception, Empty)
-    assert q.empty() and len(q._getters) == 0
+    assert q.empty() and q.statistics().getters == 0
 
 
 def test_killed_getter_leaves_queue_consistent():
@@ -124,7 +124,7 @@ def test_killed_getter_leaves_queue_consistent():
     b = hub.spawn(lambda: out.append(("b", q.get())))
     hub.sleep(0)
     a.kill()
-    assert len(q._getters) == 1
+    assert q.statistics().getters == 1
     q.put(1)
     b.join()
     assert out == [("b", 1)]
@@ -160,7 +160,7 @@ def test_killed_putter_item_not_added():
     p = hub.spawn(q.put, 1)
     hub.sleep(0)
     p.kill()
-    assert len(q._putters) == 0
+    assert q.statistics().putters == 0
     assert q.get() == 0 and q.empty()
 
 
@@ -168,7 +168,7 @@ def test_get_under_timeout(clock):
     q = Queue()
     with pytest.raises(Timeout), Timeout(1):
         q.get()
-    assert len(q._getters) == 0
+    assert q.statistics().getters == 0
     q.put(1)
     assert q.get() == 1
 
@@ -198,7 +198,7 @@ def test_producers_consumers_bounded():
         q.put(None)
     hub.joinall(consumers)
     assert sorted(received) == [(p, i) for p in range(n_producers) for i in range(per_producer)]
-    assert len(q._getters) == 0 and len(q._putters) == 0
+    assert q.statistics().getters == 0 and q.statistics().putters == 0
 
 
 def test_producers_one_consumer_keeps_each_producers_order():
@@ -241,7 +241,7 @@ def test_peek_blocks_without_consuming(clock):
         q.peek(timeout=1)
     with pytest.raises(Empty):
         q.peek_nowait()
-    assert len(q._getters) == 0
+    assert q.statistics().getters == 0
 
 
 def test_joinable_queue():
@@ -316,7 +316,7 @@ def test_channel_put_waits_for_getter(clock):
     assert not ch.full()
     ch.put_nowait("b")
     assert getter.get() == "b"
-    assert len(ch._putters) == 0 and len(ch._getters) == 0
+    assert ch.statistics().putters == 0 and ch.statistics().getters == 0
 
 
 def test_channel_timed_out_putter_not_taken(clock):
@@ -333,7 +333,7 @@ def test_deadlocked_get_raises_loopexit():
     q = Queue()
     with pytest.raises(hub.LoopExit, match=r"get\(\)"):
         q.get()
-    assert len(q._getters) == 0
+    assert q.statistics().getters == 0
 
 
 def test_put_from_hub_callback_never_blocks():

@@ -35,11 +35,7 @@ def pair():
 
 
 def registered_waiters():
-    return [
-        (fd, st.reader, st.writer)
-        for fd, st in get_hub()._fds.items()
-        if st is not get_hub()._wakeup_st and (st.reader is not None or st.writer is not None)
-    ]
+    return get_hub().statistics().fds_awaited
 
 
 # -- identity and modes --------------------------------------------------------------------
@@ -333,7 +329,7 @@ def test_read_timeouts(clock, operation):
         with pytest.raises(TimeoutError, match="timed out"):
             operation(a)
         assert clock() - start == pytest.approx(2)
-        assert registered_waiters() == []
+        assert registered_waiters() == 0
 
 
 def fill_send_buffer(s):
@@ -364,7 +360,7 @@ def test_write_timeouts(clock, operation):
         with pytest.raises(TimeoutError):
             operation(a)
         assert clock() - start == pytest.approx(3)
-        assert registered_waiters() == []
+        assert registered_waiters() == 0
 
 
 def test_sendall_timeout_covers_the_whole_call(clock):
@@ -452,7 +448,7 @@ def test_loopback_connect_completes_without_waiting_on_the_hub():
                     connects += 1
                     connects_that_waited += bool(waits)
                     # Registered at once, as drained: the first recv will wait without trying.
-                    assert s._st.readable is False
+                    assert get_hub().fd_statistics(s.fileno()).readable is False
                     server, _ = listener.accept()
                     with s, server:
                         s.sendall(b"ping")
@@ -482,7 +478,7 @@ def test_data_waiting_before_the_fd_was_registered_is_read():
         b.sendall(b"early")
         hub.sleep(0.01)
         a._fd_state()
-        assert a._st.readable is False
+        assert get_hub().fd_statistics(a.fileno()).readable is False
         assert a.recv(100) == b"early"
         b.close()
         assert a.recv(100) == b""
@@ -549,7 +545,7 @@ def test_close_wakes_other_waiters_with_ebadf(pair):
     a.close()
     hub.joinall(gs, timeout=10)
     assert errors == [errno.EBADF] * 3
-    assert registered_waiters() == []
+    assert registered_waiters() == 0
 
 
 def test_peer_close_gives_eof(pair):
@@ -603,10 +599,10 @@ def test_killed_while_blocked_leaves_nothing_registered(what):
         hub.sleep(0)
         hub.sleep(0)
         assert not g.ready()
-        assert registered_waiters() != []
+        assert registered_waiters() != 0
         g.kill()
         assert g.dead
-        assert registered_waiters() == []
+        assert registered_waiters() == 0
     finally:
         for f in fillers:
             f.close()
@@ -647,7 +643,7 @@ def test_no_fd_leak_after_thousands_of_connections():
     assert count_fds() <= before + 1
     listener.close()
     # The hub forgot the closed fds.
-    assert len(get_hub()._fds) < 20
+    assert len(get_hub().statistics().fds) < 20
 
 
 def test_thousand_simultaneous_connections():
@@ -733,7 +729,7 @@ def test_data_arriving_while_the_reader_was_busy_elsewhere(pair):
     g = hub.spawn(lambda: (hub.sleep(0.01), b.sendall(b"first")))
     assert a.recv(100) == b"first"  # a waited (it is registered), then read short: drained
     g.join()
-    assert a._st.readable is False
+    assert get_hub().fd_statistics(a.fileno()).readable is False
     g = hub.spawn(lambda: (hub.sleep(0.05), b.sendall(b"second")))
     hub.sleep(0.2)  # the edge for "second" arrives while nobody waits on a
     g.join()
@@ -778,7 +774,9 @@ def test_recv_into_short_reads(pair):
         n = a.recv_into(buf)
         assert buf[:n] == word
         g.join()
-        assert a._st.readable is False  # waited, then read short: drained
+        assert (
+            get_hub().fd_statistics(a.fileno()).readable is False
+        )  # waited, then read short: drained
     view = memoryview(buf)[10:20]
     b.sendall(b"mv")
     assert a.recv_into(view) == 2
@@ -789,7 +787,7 @@ def test_recv_into_short_reads(pair):
         assert a.recv_into(view) == len(data)
         g.join()
         assert view[: len(data)] == data
-        assert a._st.readable is not drained
+        assert get_hub().fd_statistics(a.fileno()).readable is not drained
 
 
 def test_two_socket_objects_on_one_fd(pair):
@@ -969,7 +967,7 @@ def test_blocking_recv_waits_and_reads_short_messages(pair):
         b.sendall(word)
     g.join(timeout=10)
     assert got == [b"one", b"two", b"three"]
-    assert registered_waiters() == []
+    assert registered_waiters() == 0
 
 
 def test_blocking_recv_with_zero_flags_is_a_plain_read(pair):
@@ -1014,7 +1012,7 @@ def test_blocking_recv_woken_by_close_gets_ebadf(pair):
     a.close()
     hub.joinall(gs, timeout=10)
     assert errors == [errno.EBADF] * 3
-    assert registered_waiters() == []
+    assert registered_waiters() == 0
 
 
 def test_blocking_recv_several_waiters_each_get_data(pair):
@@ -1026,7 +1024,7 @@ def test_blocking_recv_several_waiters_each_get_data(pair):
         b.sendall(b"x")
         hub.sleep(0.01)
     assert [g.get(timeout=10) for g in gs] == [b"x"] * 3
-    assert registered_waiters() == []
+    assert registered_waiters() == 0
 
 
 def test_blocking_recv_killed_unregisters(pair):
@@ -1034,9 +1032,9 @@ def test_blocking_recv_killed_unregisters(pair):
     a.settimeout(None)
     g = hub.spawn(a.recv, 10)
     hub.sleep(0)
-    assert registered_waiters() != []
+    assert registered_waiters() != 0
     g.kill()
-    assert g.dead and registered_waiters() == []
+    assert g.dead and registered_waiters() == 0
     b.sendall(b"still there")
     a.settimeout(5)
     assert a.recv(100) == b"still there"
@@ -1060,7 +1058,7 @@ def test_blocking_recv_resumed_by_a_direct_switch_raises(pair):
     get_hub().run_callback(g.switch)  # resumed behind the hub's back, not by its fd
     g.join(timeout=10)
     assert len(errors) == 1
-    assert registered_waiters() == []
+    assert registered_waiters() == 0
 
 
 def test_blocking_recv_in_a_hub_callback_refuses_to_block(pair):

@@ -46,7 +46,7 @@ def test_twenty_children_at_once():
     hub.joinall(jobs, raise_error=True)
     elapsed = time.monotonic() - start
     assert [j.value.returncode for j in jobs] == [0] * 20
-    assert elapsed < 5.0, elapsed  # serially: 10 s
+    assert elapsed < 8.0, elapsed  # serially: 10 s (generous: forks are slow on a loaded machine)
 
 
 def test_other_greenlets_run_while_a_child_is_awaited():

@@ -74,7 +74,7 @@ def test_patched_popen_stays_the_stdlibs_class(watcher):
         start = time.monotonic()
         jobs = [hub.spawn(subprocess.run, ["sleep", "0.5"]) for _ in range(20)]
         hub.joinall(jobs, raise_error=True)
-        assert time.monotonic() - start < 5, time.monotonic() - start
+        assert time.monotonic() - start < 8, time.monotonic() - start  # serially: 10 s
         out = subprocess.run(["cat"], input=b"z" * 3_000_000, capture_output=True).stdout
         assert len(out) == 3_000_000
         try:

@@ -13,7 +13,6 @@ import pytest
 
 import hub
 from hub import AsyncResult, Event, Queue, Semaphore
-from hub._core import PENDING
 
 LONG = 30.0  # a bound that is never reached unless something is broken
 
@@ -78,7 +77,7 @@ def test_queue_put_from_threads_wakes_getter():
     assert sorted(got) == sorted((k, i) for k in range(n_threads) for i in range(per_thread))
     for k in range(n_threads):
         assert [i for (kk, i) in got if kk == k] == list(range(per_thread))
-    assert q.empty() and len(q._getters) == 0
+    assert q.empty() and q.statistics().getters == 0
 
 
 def test_bounded_queue_between_hub_threads():
@@ -103,7 +102,7 @@ def test_bounded_queue_between_hub_threads():
         got.append(item)
     t.join(LONG)
     assert got == list(range(count))
-    assert len(q._putters) == 0 and len(q._getters) == 0
+    assert q.statistics().putters == 0 and q.statistics().getters == 0
 
 
 def test_ping_pong_between_hub_threads():
@@ -167,26 +166,44 @@ def _thread_with_hub():
     return box["hub"], stop, t
 
 
-def test_item_handed_back_when_foreign_getter_is_gone():
-    # A getter of another thread whose wait ended before the item reached it: the item
-    # must come back to the queue (white box: the waiter entry is made by hand).
+def _end_foreign_wait_before_its_claim(wait, waiting, hand_over):
+    """A greenlet of another thread waits (``wait``); ``hand_over()`` here takes its entry out
+    of the wait queue, and its wait ends (an exception thrown in, in its own hub) before the
+    claim reaches that hub. The other hub is held in a callback meanwhile, so the order is
+    certain: the throw runs first, then the claim, which must fail and hand the value back."""
     other_hub, stop, t = _thread_with_hub()
+    box = {}
+    go = threading.Event()
+    other_hub.run_threadsafe(lambda: box.setdefault("g", hub.spawn(wait)))
+    deadline = time.monotonic() + LONG
+    while not waiting():
+        assert time.monotonic() < deadline, "the other thread's greenlet never waited"
+        time.sleep(0.001)
+    other_hub.run_threadsafe(go.wait, LONG)  # holds the other hub until go is set
+    other_hub.run_threadsafe(lambda: box["g"].throw(hub.GreenletExit))
+    hand_over()  # its claim is queued behind the two calls above
+    go.set()
+    return box, stop, t
+
+
+def test_item_handed_back_when_foreign_getter_is_gone():
     q = Queue()
-    dead_waiter = [None, PENDING, other_hub]  # its greenlet's wait is over
-    q._getters.append(dead_waiter)
-    q.put("precious")
+    box, stop, t = _end_foreign_wait_before_its_claim(
+        lambda: q.get(timeout=LONG), lambda: q.statistics().getters == 1, lambda: q.put("precious")
+    )
     assert q.get(timeout=LONG) == "precious"  # handed back by the other thread's hub
-    assert dead_waiter[1] is PENDING
+    assert isinstance(box["g"].value, hub.GreenletExit)
     stop.set()
     t.join(LONG)
 
 
 def test_permit_handed_back_when_foreign_waiter_is_gone():
-    other_hub, stop, t = _thread_with_hub()
     s = Semaphore(0)
-    s._waiters.append([None, PENDING, other_hub])
-    s.release()
+    box, stop, t = _end_foreign_wait_before_its_claim(
+        lambda: s.acquire(timeout=LONG), lambda: s.statistics().waiting == 1, s.release
+    )
     assert s.acquire(timeout=LONG) is True
+    assert isinstance(box["g"].value, hub.GreenletExit)
     stop.set()
     t.join(LONG)
 

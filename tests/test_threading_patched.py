@@ -277,6 +277,40 @@ def test_condition_wait_notify_with_timeouts():
     assert out.splitlines() == ["[[], [1], [1]]", "False", "cannot notify on un-acquired lock"]
 
 
+def test_condition_over_a_plain_lock():
+    # queue.Queue's and Event's case: Condition binds the patched lock's own _is_owned,
+    # _release_save and _acquire_restore instead of its fallbacks; the errors, timeouts and a
+    # notification from a real OS thread behave as with the stdlib's lock.
+    out = run_ok(
+        """
+        import threading, time, monkeypatch
+        cond = threading.Condition(threading.Lock())
+        for call in (cond.wait, cond.notify):
+            try: call()
+            except RuntimeError as e: print(e)
+        with cond:
+            print(cond.wait(0.01), cond._lock.locked())
+        print(cond._lock.locked())
+        def notifier():
+            time.sleep(0.05)
+            with cond:
+                cond.notify()
+        real = monkeypatch.get_original("threading", "Thread")(target=notifier)
+        with cond:
+            real.start()
+            print(cond.wait(30))
+        real.join()
+        """
+    )
+    assert out.splitlines() == [
+        "cannot wait on un-acquired lock",
+        "cannot notify on un-acquired lock",
+        "False True",
+        "False",
+        "True",
+    ]
+
+
 def test_event_semaphore_barrier_and_timer():
     out = run_ok(
         """
@@ -699,7 +733,10 @@ def test_settrace_and_setprofile_reach_new_threads():
 def test_interrupt_main_from_a_green_thread_reaches_the_main_greenlet():
     out = run_ok(
         """
-        import threading, _thread, time
+        import signal, threading, _thread, time
+        # A job started in the background inherits SIGINT ignored, and Python then leaves it
+        # ignored (interrupt_main does nothing): install the default handler, as a terminal has.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         t = threading.Thread(target=_thread.interrupt_main)
         try:
             t.start()

@@ -128,7 +128,7 @@ def test_timeout_interrupts_join_and_cleans_up(clock):
     worker = hub.spawn(hub.sleep, 10)
     with pytest.raises(Timeout), Timeout(1):
         worker.join()
-    assert not worker._links
+    assert worker.statistics().joiners == 0 and worker.statistics().links == 0
     worker.kill()
 
 

@@ -267,8 +267,12 @@ def wsgi_case(app: str, conns: int = 100) -> Case:
 # -- fetch ----------------------------------------------------------------------------------------
 
 
-def fetch_case() -> Case:
+def fetch_case(pool: bool = False) -> Case:
     """Wall time of COUNT concurrent urllib downloads, each answered after the delay.
+
+    ``pool``: the same downloads through ``concurrent.futures.ThreadPoolExecutor`` (a worker
+    per download) instead of one spawn each: the thread-based spelling, with threading patched
+    on every green toolkit's side (issue 14).
 
     The ideal is the delay itself: every download waits at the same time. With 1,000 downloads
     no Python toolkit gets there, because urllib's own work (building each request, parsing each
@@ -284,8 +288,9 @@ def fetch_case() -> Case:
         with procs.Server(cmd, s.load_cpu) as server:
             url = f"http://127.0.0.1:{server.port}/"
             args = ["threads", url, str(s.fetch_count), "serial"] if floor else None
+            mode = ["pool"] if pool else []
             client = procs.python_cmd(
-                "fetch_sync.py", *(args or [toolkit, url, str(s.fetch_count)])
+                "fetch_sync.py", *(args or [toolkit, url, str(s.fetch_count), *mode])
             )
             out = procs.run_json(client, s.server_cpu, 120, server=server)
         if out["errors"]:
@@ -296,7 +301,7 @@ def fetch_case() -> Case:
         return Sample(seconds * 1000, extra)
 
     return Case(
-        "fetch",
+        "fetch pool" if pool else "fetch",
         "fetch",
         "ms (wall)",
         False,
@@ -451,6 +456,7 @@ def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
         wsgi_case("hello"),
         wsgi_case("flask"),
         fetch_case(),
+        fetch_case(pool=True),
         *subprocess_cases(),
         *micro_cases(),
         memory_case(),
@@ -463,6 +469,8 @@ def build_cases(s: Settings, only: list[str] | None = None) -> list[Case]:
                 f"{s.fetch_count} downloads, {s.fetch_delay_ms} ms delay each: "
                 f"ideal {s.fetch_delay_ms} ms; floor = their CPU cost in plain stdlib"
             )
+            if case.key == "fetch pool":
+                case.note += "; through ThreadPoolExecutor, threading patched"
         elif case.group == "memory":
             case.note = f"{s.memory_conns:,} idle connections, each held by its handler"
     if only:

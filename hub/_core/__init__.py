@@ -5,8 +5,16 @@ Everything else in ``hub`` is built on what this package exports and nothing mor
 
 from ._closing import notify_fd_closing
 from ._errors import BlockingSwitchOutError, ConcurrentObjectUseError, InvalidSwitchError, LoopExit
-from ._hub import Hub, get_hub, get_hub_if_exists, reinit, set_hub
-from ._io import FdState, add_waiter, remove_waiter
+from ._hub import (
+    Hub,
+    count_helper_thread,
+    get_hub,
+    get_hub_if_exists,
+    reinit,
+    set_hub,
+    set_threadpool_factory,
+)
+from ._io import FdState, FdStatistics, add_waiter, remove_waiter
 from ._originals import (
     RealSimpleQueue,
     RealThreadHandle,
@@ -31,15 +39,20 @@ from ._originals import (
 )
 from ._stats import HubStatistics
 from ._timers import Timer
-from ._waiter import PENDING, TIMEOUT, Callback, Throw, new_waiter, wake
+from ._waiter import PENDING, TIMEOUT, Callback, SelfEntry, Throw, new_waiter, wake
+from ._waitqueue import NOTHING, TAKEN, WATCH, WaitQueue, WaitQueueStatistics
 
 __all__ = [
+    "NOTHING",
     "PENDING",
+    "TAKEN",
     "TIMEOUT",
+    "WATCH",
     "BlockingSwitchOutError",
     "Callback",
     "ConcurrentObjectUseError",
     "FdState",
+    "FdStatistics",
     "Hub",
     "HubStatistics",
     "InvalidSwitchError",
@@ -47,10 +60,14 @@ __all__ = [
     "RealSimpleQueue",
     "RealThreadHandle",
     "RealThreadLocal",
+    "SelfEntry",
     "Throw",
     "Timer",
+    "WaitQueue",
+    "WaitQueueStatistics",
     "add_waiter",
     "allocate_lock",
+    "count_helper_thread",
     "get_hub",
     "get_hub_if_exists",
     "get_ident",
@@ -68,6 +85,7 @@ __all__ = [
     "remove_waiter",
     "set_hub",
     "set_sentinel",
+    "set_threadpool_factory",
     "set_wakeup_fd",
     "signal_signal",
     "start_joinable_thread",

@@ -34,7 +34,6 @@ greenlet, so Ctrl-C stops a script where its user expects.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import traceback
@@ -50,15 +49,26 @@ from . import (
     _originals,
     _registry,
 )
-from ._closing import end_fd_state
+from ._crossthread import CrossThread
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
-from ._io import NEW, UNPOLLABLE, FdState, add_waiter, make_poller, remove_waiter
+from ._fdwaits import FdWaits
+from ._fork import ForkReinit
+from ._io import FdState, make_poller
 from ._stats import HubStatistics
 from ._timers import Timer
 from ._waiter import PENDING, TIMEOUT, Callback, Throw
 from ._wakeup import Wakeup
 
-__all__ = ["Hub", "get_hub", "get_hub_if_exists", "reinit", "set_hub"]
+__all__ = [
+    "Hub",
+    "HubStatistics",
+    "count_helper_thread",
+    "get_hub",
+    "get_hub_if_exists",
+    "reinit",
+    "set_hub",
+    "set_threadpool_factory",
+]
 
 # Ready entries run per loop turn before IO is polled again.
 _BATCH = 1000
@@ -70,16 +80,43 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _tls = _originals.RealThreadLocal()
 
-#: Live worker threads of hub thread pools; they never wake a hub unasked (see _blocked_forever).
-pool_threads = [0]
+# Live helper threads (thread-pool workers): they never wake a hub unasked, so they do not
+# count as "another thread that might" (see Hub._other_threads). Guarded by _helpers_lock.
+_helper_threads = [0]
+_helpers_lock = _originals.allocate_lock()
+# Makes a hub's thread pool; set by the layer that defines it (hub.threadpool, at import).
+_threadpool_factory: list[Callable[[Hub], Any] | None] = [None]
 
 
-class Hub(greenlet):
+def count_helper_thread(delta: int) -> None:
+    """A helper thread of the runtime started (+1) or is ending (-1); call it from that thread.
+
+    Helper threads (thread-pool workers) wake a hub only through work it handed them, which
+    ``Hub.keep_alive`` counts; so they must not stop a hub from declaring a deadlock.
+    """
+    with _helpers_lock:
+        _helper_threads[0] += delta
+
+
+def set_threadpool_factory(factory: Callable[[Hub], Any]) -> None:
+    """Tell the core how ``Hub.threadpool`` makes a pool: ``factory(hub)``.
+
+    The pool is an upper layer (``hub.threadpool`` registers itself when imported): the core
+    never imports upwards.
+    """
+    _threadpool_factory[0] = factory
+
+
+class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
     """The event loop of one OS thread, itself a greenlet. Use :func:`get_hub` to obtain it.
 
     ``clock`` is a zero-argument callable returning seconds (default ``time.monotonic``); a clock
     with a ``jump(seconds)`` method is *virtual*: instead of sleeping until the next timer the hub
     jumps it forward (see ``hub.testing.VirtualClock``).
+
+    The fd waits, cross-thread calls and fork handling are mixins (``_fdwaits``,
+    ``_crossthread``, ``_fork``), after ``greenlet`` in the bases: with them first, every sleep(0)
+    cost 2% more instructions (callgrind, bench/callgrind_micro.py sleep0: 7,561 against 7,394).
     """
 
     # The attributes the hot paths read (every wait, wake-up and timer). A greenlet subclass's
@@ -94,6 +131,7 @@ class Hub(greenlet):
         "_timers",
         "clock",
         "loop_turns",
+        "schedule",
         "switches",
     )
 
@@ -107,6 +145,12 @@ class Hub(greenlet):
         self.clock: Callable[[], float] = clock or _originals.monotonic
         self._jump = getattr(self.clock, "jump", None)
         self._ready: deque[Any] = deque()
+        #: ``schedule(entry)``: queue a ready entry (a claimed waiter, a Callback, a started
+        #: Greenlet) to be switched to soon; this thread only. It is the ready queue's own
+        #: ``append``, so scheduling costs one C call (see ``_waiter`` for the entries). Hot
+        #: paths read it into a local first: Python 3.11 specialises ``x = hub.schedule`` (a
+        #: slot) but not ``hub.schedule(e)``, a method call on an attribute holding a callable.
+        self.schedule: Callable[[Any], None] = self._ready.append
         self._idle: deque[list[Any]] = deque()
         self._timers: list[tuple[float, int, Timer]] = []
         self._timer_seq = 0
@@ -114,9 +158,9 @@ class Hub(greenlet):
         self._fds: dict[int, FdState] = {}
         self._threadsafe: deque[tuple[Callable[..., Any], tuple[Any, ...]]] = deque()
         self._wake_pending = False
-        #: Count of outstanding reasons to keep waiting that the hub cannot see (thread pool
-        #: jobs in flight): while positive, an idle hub blocks instead of raising LoopExit.
-        self.keepalive = 0
+        # Outstanding reasons to keep waiting that the hub cannot see (thread-pool jobs in
+        # flight): while positive, an idle hub blocks instead of raising LoopExit (keep_alive).
+        self._keepalive = 0
         self._joiners: list[list[Any]] = []
         self._destroyed = False
         #: Bumped just before the loop polls IO and again right after (see _poll_and_dispatch):
@@ -145,10 +189,37 @@ class Hub(greenlet):
         """This hub's :class:`hub.threadpool.ThreadPool`, created on first use."""
         pool = self.__dict__.get("_threadpool")
         if pool is None:
-            from ..threadpool import ThreadPool  # an upper layer: imported only when asked for
-
-            pool = self._threadpool = ThreadPool(hub=self)
+            factory = _threadpool_factory[0]
+            if factory is None:
+                raise RuntimeError("no thread pool: import hub (hub.threadpool registers it)")
+            pool = self._threadpool = factory(self)
         return pool
+
+    def statistics(self) -> HubStatistics:
+        """A snapshot of this hub's load: ready entries, pending timers, fds, switches, ...
+
+        Cheap enough to call now and then (it walks the timer heap and the fd table), not in a
+        hot loop. Call it from the hub's own thread. For users, tests (instead of private state)
+        and ``hub.util``; see :class:`HubStatistics`.
+        """
+        wakeup_st = self._wakeup_st
+        awaited = sum(
+            1
+            for st in self._fds.values()
+            if st is not wakeup_st and (st.reader is not None or st.writer is not None)
+        )
+        return HubStatistics(
+            ready=len(self._ready),
+            pending_timers=tuple(e[2] for e in sorted(self._timers) if e[2].active),
+            fds=tuple(sorted(fd for fd in self._fds if fd != wakeup_st.fd)),
+            switches=self.switches,
+            loop_turns=self.loop_turns,
+            fds_awaited=awaited,
+            keepalive=self._keepalive,
+            threadsafe_calls=len(self._threadsafe),
+            timer_heap=len(self._timers),
+            poller="selectors" if self._level_triggered else "epoll",
+        )
 
     def __repr__(self) -> str:
         return (
@@ -158,6 +229,20 @@ class Hub(greenlet):
 
     # -- scheduling (callable from any greenlet of this thread) ---------------------------------
 
+    def keep_alive(self, delta: int) -> None:
+        """Count ``delta`` more (or, negative, fewer) pending wake-ups the hub cannot see.
+
+        A helper thread's job in flight will wake the hub through ``run_threadsafe`` when it
+        ends; while such jobs are counted, a hub with nothing else to do waits for them instead
+        of raising LoopExit. Each +1 must be matched by a -1, in this hub's thread.
+        """
+        self._keepalive += delta
+
+    @property
+    def destroyed(self) -> bool:
+        """True once :meth:`destroy` ran: the hub runs nothing any more."""
+        return self._destroyed
+
     def run_callback(self, fn: Callable[..., Any], *args: Any) -> Callback:
         """Run ``fn(*args)`` in the hub soon, after what is ready now; returns a cancellable
         handle."""
@@ -165,16 +250,6 @@ class Hub(greenlet):
         cb[1] = None
         self._ready.append(cb)
         return cb
-
-    def run_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run ``fn(*args)`` in this hub's thread soon; callable from any thread.
-
-        This is the only hub method another thread may call. It wakes the hub if it sleeps.
-        """
-        self._threadsafe.append((fn, args))
-        if not self._wake_pending:
-            self._wake_pending = True
-            self._wakeup.wake()
 
     def call_later(self, seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
         """Run ``fn(*args)`` in the hub after ``seconds``. Returns a Timer; ``cancel()`` it."""
@@ -188,21 +263,6 @@ class Hub(greenlet):
         heappush(self._timers, (when, self._timer_seq, t))
         return t
 
-    def statistics(self) -> HubStatistics:
-        """A snapshot of this hub's load: ready entries, pending timers, registered fds, switches.
-
-        Cheap enough to call now and then (it walks the timer heap and the fd table), not in a
-        hot loop. Call it from the hub's own thread.
-        """
-        wakeup_fd = self._wakeup_st.fd
-        return HubStatistics(
-            ready=len(self._ready),
-            pending_timers=tuple(e[2] for e in sorted(self._timers) if e[2].active),
-            fds=tuple(sorted(fd for fd in self._fds if fd != wakeup_fd)),
-            switches=self.switches,
-            loop_turns=self.loop_turns,
-        )
-
     def _compact_timers(self) -> None:
         timers = self._timers
         timers[:] = [e for e in timers if e[2].active]
@@ -211,17 +271,19 @@ class Hub(greenlet):
 
     # -- waiting (from the greenlet that waits) ------------------------------------------------
 
-    def suspend(self, w: list[Any], timeout: float | None = None) -> Any:
+    def suspend(self, w: list[Any], timeout: float | None = None, ref: bool = True) -> Any:
         """Switch to the hub until ``w`` is woken; return its value (``TIMEOUT`` if timed out).
 
         ``w`` must already be registered wherever its wake-up will come from; the caller removes
-        that registration in its own ``finally``. This is the one way greenlets wait.
+        that registration in its own ``finally``. This is the one way greenlets wait (only
+        ``sleep(0)`` and ``hub.socket``'s blocking recv spell out the same steps, for speed).
+        ``ref=False``: the timeout alone does not keep a deadlocked hub waiting (see ``join``).
         """
         if w[0] is self:
             raise BlockingSwitchOutError(
                 "cannot block in the hub: a callback or raw link called a blocking function"
             )
-        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT)
+        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT, ref)
         try:
             self.switch()
         finally:
@@ -234,173 +296,6 @@ class Hub(greenlet):
                 f"{getcurrent()!r} was resumed by a direct switch while it waited in the hub"
             )
         return value
-
-    def fd_state(self, fd: int) -> FdState:
-        """The FdState of ``fd``, registered with the poller now (one syscall; see ``_io``).
-
-        An owner (a socket) calls this once and keeps the result; ``notify_closing`` ends it.
-        """
-        st = self._fds.get(fd)
-        if st is None or st.hub is None:
-            # (An entry whose hub is None was closed by another thread and awaits its callback:
-            # the number may already name a new file, which gets a state of its own. _closing.)
-            if fd < 0:
-                # A closed socket's fileno(): the stdlib's error for a call on it, not the
-                # poller's ValueError for a negative number.
-                raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-            st = self._fds[fd] = FdState(self, fd)
-        try:
-            added = self._poller.add(fd)
-        except BaseException:
-            del self._fds[fd]
-            raise
-        st.pollable = added != UNPOLLABLE
-        st.edge = st.pollable and not self._level_triggered
-        # A new registration reports data already waiting as an edge at the next poll, so the
-        # buffer counts as drained until an edge says otherwise (a reader waits for that poll
-        # instead of failing a recv first). An fd that was registered already may have had its
-        # edges go unheard: it may hold data.
-        st.readable = added != NEW
-        return st
-
-    def wait_fd(self, st: FdState, write: bool, timeout: float | None = None) -> bool:
-        """Wait until ``st.fd`` may be writable (or readable): True, or False on timeout.
-
-        Raises OSError(EBADF) if the fd is closed meanwhile (``notify_closing``). A True result is
-        a hint, not a promise: retry the operation and wait again on EAGAIN.
-        """
-        if not st.pollable:
-            return True
-        # The switching rule, inlined as in suspend() (this is the socket hot path): register,
-        # switch to the hub, unregister in finally. One waiter per fd is the common case.
-        # hub.socket.socket.recv spells out the same steps for its blocking wait: keep them alike.
-        cur = getcurrent()
-        if cur is self:
-            raise BlockingSwitchOutError("cannot wait for IO in the hub (from a callback)")
-        w = [cur, PENDING]
-        if write:
-            slot = st.writer
-            st.writer = w if slot is None else add_waiter(slot, w)
-        else:
-            slot = st.reader
-            st.reader = w if slot is None else add_waiter(slot, w)
-        if timeout is None:
-            timer = None
-        else:
-            # self.timer() inlined: nearly every socket wait has a timeout (urllib, requests).
-            when = self.clock() + timeout
-            timer = Timer(self, when, w, TIMEOUT)
-            self._timer_seq = seq = self._timer_seq + 1
-            heappush(self._timers, (when, seq, timer))
-        try:
-            if self._level_triggered:
-                # Inside the try: if the selector refuses the fd (closed by another thread a
-                # moment ago), the finally still takes the waiter back out of the slot.
-                self._poller.update(st)
-            self.switch()
-        finally:
-            w[0] = None
-            if timer is not None and timer.active:
-                # Timer.cancel() inlined (the entry is a waiter, not a callback to disarm).
-                timer.active = False
-                self._cancelled_timers = cancelled = self._cancelled_timers + 1
-                if cancelled > 256 and cancelled * 2 > len(self._timers):
-                    self._compact_timers()
-            if write:
-                slot = st.writer
-                if slot is w:
-                    st.writer = None
-                elif slot is not None:
-                    st.writer = remove_waiter(slot, w)
-            else:
-                slot = st.reader
-                if slot is w:
-                    st.reader = None
-                elif slot is not None:
-                    st.reader = remove_waiter(slot, w)
-            if self._level_triggered and st.fd >= 0:
-                self._poller.update(st)
-        value = w[1]
-        if value is True:
-            return True
-        if value is TIMEOUT:
-            return False
-        if value is PENDING:
-            raise InvalidSwitchError(
-                f"{cur!r} was resumed by a direct switch while it waited for IO"
-            )
-        raise value
-
-    def wait_fds(
-        self, readers: list[FdState], writers: list[FdState], timeout: float | None = None
-    ) -> bool:
-        """Wait until any fd of ``readers`` may be readable or any of ``writers`` writable.
-
-        The building block of select() and selectors: True when woken by an fd, False on timeout.
-        """
-        w = [getcurrent(), PENDING]
-        for st in readers:
-            if not st.pollable:
-                return True
-        for st in writers:
-            if not st.pollable:
-                return True
-        for st in readers:
-            st.reader = add_waiter(st.reader, w)
-        for st in writers:
-            st.writer = add_waiter(st.writer, w)
-        try:
-            if self._level_triggered:  # inside the try: see wait_fd
-                for st in (*readers, *writers):
-                    self._poller.update(st)
-            value = self.suspend(w, timeout)
-        finally:
-            for st in readers:
-                if st.reader is not None:
-                    st.reader = remove_waiter(st.reader, w)
-            for st in writers:
-                if st.writer is not None:
-                    st.writer = remove_waiter(st.writer, w)
-            if self._level_triggered:
-                for st in (*readers, *writers):
-                    if st.fd >= 0:
-                        self._poller.update(st)
-        if value is True:
-            return True
-        if value is TIMEOUT:
-            return False
-        raise value
-
-    def notify_closing(self, fd: int, error: BaseException | None = None) -> None:
-        """``fd`` is about to be closed: wake its waiters with ``error`` and forget it.
-
-        Call it *before* closing the fd (the poller must still see the same file). Each waiter
-        raises ``error`` (a fresh OSError(EBADF) each by default), the stdlib's outcome for a
-        blocking call on a socket another thread closed. This hub only, from its own thread:
-        ``hub._core.notify_fd_closing(fd)`` tells the hubs of all threads (what sockets call).
-        """
-        st = self._fds.pop(fd, None)
-        if st is None or st is self._wakeup_st:
-            if st is not None:
-                self._fds[fd] = st
-            return
-        self._poller.remove(fd)
-        end_fd_state(self, st, error)
-
-    def cancel_wait(self, fd: int, error: BaseException) -> None:
-        """Wake every greenlet waiting on ``fd`` with ``error`` raised in it; ``fd`` stays open
-        and registered (``hub.socket.cancel_wait``; :meth:`notify_closing` is for closing)."""
-        st = self._fds.get(fd)
-        if st is None or st is self._wakeup_st:
-            return
-        for slot in (st.reader, st.writer):
-            for w in slot if type(slot) is deque else (slot,):
-                if w is not None and w[1] is PENDING:
-                    w[1] = error
-                    self._ready.append(w)
-        st.reader = st.writer = None
-        if self._level_triggered:
-            self._poller.update(st)
 
     def idle_wait(self) -> None:
         """Wait until the hub has nothing else to do (see ``hub.idle``)."""
@@ -422,12 +317,9 @@ class Hub(greenlet):
         """
         w = [getcurrent(), PENDING]
         self._joiners.append(w)
-        timer = None if timeout is None else self.timer(timeout, w, TIMEOUT, ref=False)
         try:
-            value = self.suspend(w)
+            value = self.suspend(w, timeout, False)
         finally:
-            if timer is not None:
-                timer.cancel()
             for i, x in enumerate(self._joiners):
                 if x is w:
                     del self._joiners[i]
@@ -559,66 +451,6 @@ class Hub(greenlet):
         finally:
             self.switches += n  # once per batch: counting in the loop would cost every switch
 
-    def _poll_and_dispatch(
-        self, timeout: float, fds: dict[int, FdState], read_events: int, write_events: int
-    ) -> int:
-        poller = self._poller
-        # The monitor's liveness signal (see loop_turns): odd while polling. finally keeps the
-        # parity right when a signal handler raises out of the poll.
-        self.loop_turns += 1
-        try:
-            events = poller.poll(timeout)
-        finally:
-            self.loop_turns += 1
-        append = self._ready.append
-        hangup_events = poller.HANGUP_EVENTS
-        for fd, ev in events:
-            try:
-                st = fds[fd]  # (a subscript is cheaper than fds.get; misses are rare)
-            except KeyError:
-                continue  # an fd the hub no longer knows: a duplicate's events (see _io)
-            if ev & read_events:
-                st.readable = True
-                if ev & hangup_events:
-                    st.hung_up = True
-                w = st.reader
-                if w is not None:
-                    st.reader = None
-                    if type(w) is deque:
-                        _wake_each(w, append)
-                    elif w[1] is PENDING:
-                        w[1] = True
-                        append(w)
-            w = st.writer
-            if w is not None and ev & write_events:  # rarely anybody waits to write
-                st.writer = None
-                if type(w) is deque:
-                    _wake_each(w, append)
-                elif w[1] is PENDING:
-                    w[1] = True
-                    append(w)
-        return len(events)
-
-    def _on_wakeup(self) -> None:
-        # Another thread called run_threadsafe. The order matters: drain the eventfd, then clear
-        # the flag, then empty the queue. A call that lands after the flag is cleared writes a
-        # new wake-up; one that saw the flag still set had queued its item before, so the queue
-        # drain below takes it. (Clearing the flag before draining the eventfd could swallow a
-        # write made in between and leave the flag set for good: a lost wake-up.)
-        self._wakeup.drain()
-        self._wake_pending = False
-        entry = self._wakeup_entry
-        entry[0] = entry
-        entry[1] = PENDING
-        self._wakeup_st.reader = entry
-        queue = self._threadsafe
-        ready = self._ready
-        while queue:
-            fn, args = queue.popleft()
-            cb = Callback(fn, args)
-            cb[1] = None
-            ready.append(cb)
-
     def _idle_timeout(self) -> float | None:
         """Nothing is ready: how long to block, or None once LoopExit or joiners were delivered.
 
@@ -629,7 +461,7 @@ class Hub(greenlet):
         block = -1.0
         if timers:
             block = max(timers[0][0] - self.clock(), 0.0)
-        if self._threadsafe or self.keepalive or self._io_awaited():
+        if self._threadsafe or self._keepalive or self._io_awaited():
             return block
         for _, _, t in timers:
             if t.active and t.ref:
@@ -650,13 +482,6 @@ class Hub(greenlet):
         self.parent.throw(LoopExit(_describe_deadlock(self.parent)))
         return None
 
-    def _io_awaited(self) -> bool:
-        wakeup_st = self._wakeup_st
-        for st in self._fds.values():
-            if (st.reader is not None and st is not wakeup_st) or st.writer is not None:
-                return True
-        return False
-
     def _other_threads(self) -> bool:
         # _thread._count() counts live threads other than the main one. In a non-main thread
         # that includes ourselves but not the main thread, which could wake us: the same sum.
@@ -664,7 +489,7 @@ class Hub(greenlet):
         # wake it (a worker waiting on a patched lock a greenlet holds).
         if self.thread_ident != _originals.main_thread_ident:
             return True
-        return _originals.thread_count() - pool_threads[0] > 0
+        return _originals.thread_count() - _helper_threads[0] > 0
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -678,44 +503,6 @@ class Hub(greenlet):
         self._poller.close()
         self._wakeup.close()
         self._fds.clear()
-
-    def _reinit_after_fork(self) -> None:
-        # The child shares the parent's epoll instance and eventfd: replace both, and register
-        # again the fds we still know about. The fd table is emptied in place, never replaced:
-        # the loop that was running when the parent forked holds it in a local variable, and
-        # would otherwise dispatch the child's events against a dead copy and lose them.
-        old_fds = dict(self._fds)
-        try:
-            self._poller.close()
-        except OSError:
-            pass
-        self._wakeup.close()
-        self._fds.clear()
-        self._setup_io()
-        for fd, st in old_fds.items():
-            if st is self._wakeup_st or fd == self._wakeup_st.fd:
-                continue
-            try:
-                st.pollable = self._poller.add(fd) != UNPOLLABLE
-                st.edge = st.pollable and not self._level_triggered
-            except OSError:
-                # The fd was closed behind the hub's back before the fork (EBADF): end its state
-                # as notify_closing would, so its waiters get EBADF and its owner a fresh one.
-                self._fds[fd] = st
-                self.notify_closing(fd)
-                continue
-            self._fds[fd] = st
-            if self._level_triggered:
-                st.mask = 0
-                self._poller.update(st)
-
-
-def _wake_each(waiters: deque[list[Any]], append: Callable[[Any], None]) -> None:
-    """Claim and queue every waiter of an fd slot that held several (see FdState)."""
-    for w in waiters:
-        if w[1] is PENDING:
-            w[1] = True
-            append(w)
 
 
 def _describe_deadlock(root: Any) -> str:
@@ -807,7 +594,9 @@ def _after_fork_in_child() -> None:
         hub._wake_pending = bool(hub._threadsafe)
         if hub._wake_pending:
             hub._wakeup.wake()
-    pool_threads[0] = 0
+    global _helpers_lock
+    _helpers_lock = _originals.allocate_lock()
+    _helper_threads[0] = 0
 
 
 if _originals.register_at_fork is not None:

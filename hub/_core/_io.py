@@ -29,17 +29,22 @@ description)*, while ``epoll_ctl`` can only name the fd number:
   a registration we remember for that number is gone (or belongs to the old description), so
   trusting our table would wait forever.
 
-Hence two kinds of registration:
+Hence every registration goes through ``Hub.fd_state(fd)``, which always starts with
+``epoll_ctl(ADD)``: EEXIST proves that this very (fd, description) pair is registered already;
+success means a new description now has that number (and its current readiness is reported as
+an edge at the next poll). Either way the registration is right, for one syscall. Two kinds of
+caller:
 
-- *Owned* (``Hub.fd_state``): the cooperative socket object registers its fd the first time it
-  has to wait (one ``epoll_ctl(ADD)`` for the socket's life) and tells the hubs before it closes
-  (``notify_fd_closing``: every thread's hub, see ``_closing``), which wakes its waiters with
-  EBADF and does ``epoll_ctl(DEL)`` while the fd still refers to the right description. The
-  socket caches the FdState, so later waits are free.
-- *Unowned* (``Hub.wait_read(fd)`` on a bare number, select(), selectors): we cannot know whether
-  the number still means the same file, so each such wait starts with ``epoll_ctl(ADD)``. EEXIST
-  proves that this very (fd, description) pair is registered already; success means a new
-  description now has that number. Either way the registration is right, for one syscall.
+- *Owners* (the cooperative socket): the socket calls ``fd_state`` once, when it first needs
+  the hub (``connect`` on EINPROGRESS, or the first wait), keeps the FdState, and tells the hubs
+  before it closes (``notify_fd_closing``: every thread's hub, see ``_closing``), which wakes its
+  waiters with EBADF and does ``epoll_ctl(DEL)`` while the fd still refers to the right
+  description. Later waits on the cached state (``Hub.wait_fd``) cost no syscall.
+  ``FdState.hub`` becomes None once the state is ended, so an owner's one test ``st.hub is hub``
+  tells it whether its cache is still good.
+- *Bare numbers* (``hub.wait_read(fd)`` and friends, select(), selectors): we cannot know whether
+  the number still means the same file, so each such wait calls ``fd_state`` again (one
+  ``epoll_ctl(ADD)``), then ``Hub.wait_fds``.
 
 Files epoll refuses (regular files and directories: EPERM) are always ready, as poll() reports
 them; waits on them return at once. An fd that is not open at all raises OSError(EBADF) like
@@ -66,6 +71,7 @@ __all__ = [
     "UNPOLLABLE",
     "EpollPoller",
     "FdState",
+    "FdStatistics",
     "SelectorPoller",
     "make_poller",
 ]
@@ -130,8 +136,39 @@ class FdState:
         self.hung_up = False  # the peer closed or the fd has an error (edge-triggered poller)
         self.mask = 0  # the interest currently registered (level-triggered poller only)
 
+    def statistics(self) -> FdStatistics:
+        """Who waits on the fd and what the hub knows of it (for tests and debugging)."""
+        return FdStatistics(
+            _count(self.reader), _count(self.writer), self.readable, self.hung_up, self.mask
+        )
+
     def __repr__(self) -> str:
         return f"<FdState fd={self.fd} reader={self.reader!r} writer={self.writer!r}>"
+
+
+class FdStatistics:
+    """What ``FdState.statistics()`` reports: ``readers`` and ``writers`` waiting, the
+    ``readable`` and ``hung_up`` flags (see FdState), and ``interest``, the events registered
+    with a level-triggered poller (0 for epoll, whose registration never changes)."""
+
+    __slots__ = ("hung_up", "interest", "readable", "readers", "writers")
+
+    def __init__(self, readers: int, writers: int, readable: bool, hung_up: bool, interest: int):
+        self.readers = readers
+        self.writers = writers
+        self.readable = readable
+        self.hung_up = hung_up
+        self.interest = interest
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)}" for name in self.__slots__)
+        return f"FdStatistics({fields})"
+
+
+def _count(slot: Any) -> int:
+    if slot is None:
+        return 0
+    return len(slot) if type(slot) is deque else 1
 
 
 def add_waiter(slot: Any, w: Any) -> Any:

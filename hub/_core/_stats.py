@@ -23,6 +23,16 @@ class HubStatistics:
     switches: int
     #: The loop's poll counter (two per poll; see ``Hub.loop_turns``).
     loop_turns: int
+    #: Of ``fds``, those a greenlet waits on now.
+    fds_awaited: int = 0
+    #: Wake-ups counted with ``Hub.keep_alive`` (thread-pool jobs in flight).
+    keepalive: int = 0
+    #: ``run_threadsafe`` calls queued and not yet taken by the loop.
+    threadsafe_calls: int = 0
+    #: The timer heap's length, cancelled timers not yet dropped included.
+    timer_heap: int = 0
+    #: ``"epoll"``, or ``"selectors"`` (the level-triggered fallback).
+    poller: str = "epoll"
 
     @property
     def timers(self) -> int:

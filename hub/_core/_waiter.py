@@ -20,11 +20,12 @@ two-slot instance with ``__init__``). There are four kinds:
 - a ``Callback``: a function to run in the hub. It is a list subclass whose item 0 is itself, so
   the hub treats it like any other entry; ``cancel()`` sets item 0 to None.
 - a ``Throw``: a Callback that raises an exception in a greenlet (``kill()``, ``Timeout``).
-- a started ``hub.Greenlet`` itself: ``start()`` and ``spawn()`` queue the greenlet, whose
-  ``__getitem__`` answers item 0 with itself until it runs or is killed, and None after. A
-  spawn then allocates no entry, which matters to the garbage collector when many greenlets
-  are spawned at once. Only the hub loop reads such an entry, and only its item 0. (A subclass
-  with a ``__getitem__`` of its own is queued in a plain ``[greenlet, None]`` list instead.)
+- a started ``hub.Greenlet`` itself: ``start()`` and ``spawn()`` queue the greenlet, which is
+  a :class:`SelfEntry`: it answers item 0 with itself until it runs or is killed, and None
+  after. A spawn then allocates no entry, which matters to the garbage collector when many
+  greenlets are spawned at once. Only the hub loop reads such an entry, and only its item 0;
+  any other index raises TypeError, as for any greenlet. (A subclass with a ``__getitem__`` of
+  its own is queued in a plain ``[greenlet, None]`` list instead.)
 
 A claimer that hands over something that must not be lost (a queue item, a lock) checks what
 :func:`wake` returns; a woken greenlet that unwinds with an exception although it was claimed
@@ -36,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["PENDING", "TIMEOUT", "Callback", "Throw", "new_waiter", "wake"]
+__all__ = ["PENDING", "TIMEOUT", "Callback", "SelfEntry", "Throw", "new_waiter", "wake"]
 
 
 class _Marker:
@@ -105,6 +106,26 @@ class Throw(Callback):
         target = self.target
         if not target.dead:
             target.throw(*self.args)
+
+
+class SelfEntry:
+    """Mixin for an object queued as its own ready entry (a started ``hub.Greenlet``).
+
+    The object keeps ``_start is True`` while its entry is live; ``entry[0]`` is then the
+    object, and None once ``_start`` is anything else (it ran, or its start was cancelled).
+    That is all an entry has to answer: any other subscript raises TypeError, as it would for
+    a greenlet, and the object is not iterable.
+    """
+
+    __slots__ = ()
+    _start: Any
+
+    def __getitem__(self, index: int) -> Any:
+        if index == 0 and type(index) is int:
+            return self if self._start is True else None
+        raise TypeError(f"'{type(self).__name__}' object is not subscriptable")
+
+    __iter__ = None  # __getitem__ must not make it iterable
 
 
 def wake(hub: Any, entry: list[Any], value: Any) -> bool:
