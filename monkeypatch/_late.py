@@ -75,9 +75,11 @@ Namespaces = Sequence[tuple[str, dict[str, Any]]]
 def _modules(extra: Namespaces = ()) -> list[tuple[str, dict[str, Any]]]:
     """(name, namespace) of every loaded module but ours, and of ``extra``."""
     result = list(extra)
+    seen = set()
     for name, module in list(sys.modules.items()):
-        if module is None or _ours(name):
-            continue
+        if module is None or _ours(name) or id(module) in seen:
+            continue  # an alias (multiprocessing's __mp_main__ is __main__) is scanned once
+        seen.add(id(module))
         namespace = getattr(module, "__dict__", None)
         if isinstance(namespace, dict):
             result.append((name, namespace))

@@ -125,6 +125,21 @@ TABLE: tuple[Patch, ...] = (
     # locks); only the C SimpleQueue is replaced.
     Patch("queue", "queue", "hub.queue", ("SimpleQueue",)),
     Patch("queue", "_queue", "hub.queue", ("SimpleQueue",)),
+    # multiprocessing keeps its classes: its pipe reads and writes, the selector its wait() uses
+    # and its semaphore acquires wait on the hub (hub/_multiprocessing.py says how). Last, so that
+    # importing multiprocessing here finds threading (its ForkAwareLocal) patched already.
+    Patch(
+        "subprocess",
+        "multiprocessing.connection",
+        "hub._multiprocessing",
+        ("Connection._recv", "Connection._send", "_WaitSelector"),
+    ),
+    Patch(
+        "subprocess",
+        "multiprocessing.synchronize",
+        "hub._multiprocessing",
+        ("SemLock._make_methods", "SemLock.__enter__"),
+    ),
 )
 
 #: Every option patch_all() accepts, in the order it applies them.

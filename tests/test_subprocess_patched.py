@@ -300,43 +300,6 @@ def test_keyboard_interrupt_still_reaches_the_main_greenlet():
     assert "main got KeyboardInterrupt" in out, err
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
-def test_multiprocessing_start_methods(method):
-    # Threads stay unpatched here: under patch_thread(), multiprocessing.Pool's handler threads
-    # are green threads and Pool.map hangs (docs/threading.md, "Known limits").
-    run_script(
-        prelude=PRELUDE.replace("patch_all()", "patch_all(thread=False, queue=False)"),
-        body=f"""
-        import multiprocessing as mp
-
-        def work(q, n):
-            time.sleep(0.5)
-            q.put(n * n)
-
-        def square(n):
-            return n * n
-
-        if __name__ == "__main__":
-            ctx = mp.get_context({method!r})
-            q = ctx.Queue()
-            p = ctx.Process(target=work, args=(q, 7))
-            p.start()
-            g, ticks = ticking(0.4)
-            joiner = hub.spawn(p.join)
-            joiner.join(timeout=60)
-            assert joiner.dead and p.exitcode == 0, p.exitcode
-            # The hub kept running while a greenlet joined the process (generous bound).
-            assert len(ticks) >= 4, len(ticks)
-            assert q.get(timeout=30) == 49
-            g.join()
-            with ctx.Pool(2) as pool:
-                assert pool.map(square, range(10)) == [n * n for n in range(10)]
-            print("ok")
-        """,
-        timeout=120,
-    )
-
-
 def test_command_line_flags():
     result = subprocess.run(
         [
