@@ -33,7 +33,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from ._core import get_hub, monotonic
+from ._core import get_hub, monotonic, real_poll
 from ._event import Event
 from ._greenlet import sleep
 from ._io_waits import wait_read, wait_write
@@ -43,7 +43,7 @@ __all__: list[str] = []
 
 _read = os.read
 _write = os.write
-_poll = select.poll  # the stdlib's, taken before patch_all() can replace it
+_poll = real_poll  # the stdlib's, captured by the core before any patching
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
 _PIPE_BUF = getattr(select, "PIPE_BUF", 512)

@@ -29,7 +29,7 @@ import select
 import weakref
 from typing import Any
 
-from ._core import FdState, get_hub, real_select
+from ._core import FdState, get_hub, real_poll
 
 __all__ = ["PipeFile", "pipe_of"]
 
@@ -37,6 +37,8 @@ _PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 # fd -> the open PipeFile on it, so Popen(stdin=p1.stdout.fileno()) finds the pipe to share.
 _by_fd: weakref.WeakValueDictionary[int, PipeFile] = weakref.WeakValueDictionary()
 _CHUNK = 1 << 16
+_POLLIN = select.POLLIN
+_POLLOUT = select.POLLOUT
 
 
 class PipeFile(io.FileIO):
@@ -69,9 +71,10 @@ class PipeFile(io.FileIO):
         return st
 
     def _ready(self, write: bool) -> bool:
-        fd = self.fileno()
-        r, w, _ = real_select([] if write else [fd], [fd] if write else [], [], 0)
-        return bool(r or w)
+        # poll, not select: select refuses fds of 1024 and up (a program with many sockets).
+        p = real_poll()
+        p.register(self.fileno(), _POLLOUT if write else _POLLIN)
+        return bool(p.poll(0))
 
     def try_read(self, size: int = _CHUNK) -> bytes | None:
         """Up to ``size`` bytes without waiting: None if none are there yet, b"" at EOF."""

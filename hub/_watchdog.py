@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ._core import Hub, allocate_lock, monotonic, start_new_thread
+from ._core import Hub, allocate_lock, count_helper_thread, monotonic, start_new_thread
 from ._introspect import format_frames, greenlet_name, running_greenlet
 
 __all__ = ["Watchdog"]
@@ -68,9 +68,13 @@ class Watchdog:
             self.running.release()
 
     def _run(self) -> None:
+        # A helper thread, never one that could wake the hub: counted as such, so a deadlocked
+        # program still gets LoopExit while the monitor runs (as with thread-pool workers).
+        count_helper_thread(+1)
         try:
             self._watch()
         finally:
+            count_helper_thread(-1)
             self.running.release()
 
     def _watch(self) -> None:

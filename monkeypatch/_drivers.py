@@ -14,12 +14,8 @@ psycopg family does its IO in libpq, but lets the caller choose how to wait (hub
   of a second when psycopg is installed, used or not. The variable is inherited by child
   processes, where it is harmless: wait_poll is a correct blocking wait without patching.
   ``patch_psycopg()`` after importing psycopg installs the hub's own (faster) wait function.
-- **psycopg2** has no such variable. If ``psycopg2.extensions`` is imported already, patch_all()
-  sets its wait callback at once; if psycopg2 is installed but not imported, it puts a small
-  finder at the front of ``sys.meta_path`` that waits for ``psycopg2.extensions`` to be
-  imported, and sets the callback right after that module has run, before ``import psycopg2``
-  returns to the program (:class:`_AfterImport`). Importing psycopg2 here instead costs every
-  patched program 20-40 ms (its C extension loads libpq), used or not. Either way, a callback
+- **psycopg2** has no such variable, so when it is installed, patch_all() imports
+  ``psycopg2.extensions`` (a few tens of milliseconds) and sets its wait callback; a callback
   the user set already is left alone (and reported by --check).
 - **mysqlclient** (``MySQLdb``) blocks inside libmariadb/libmysqlclient with no hook at all: it
   cannot cooperate. --check says so; use PyMySQL, or run its calls in ``hub.threadpool``.
@@ -28,13 +24,9 @@ psycopg family does its IO in libpq, but lets the caller choose how to wait (hub
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.util
 import os
 import sys
-from collections.abc import Callable, Sequence
-from importlib.machinery import ModuleSpec
-from types import ModuleType
 from typing import Any, NamedTuple
 
 from hub import dbwait
@@ -64,91 +56,28 @@ def _patch_psycopg3(import_it: bool, select_patched: bool) -> None:
         os.environ.setdefault(_ENV, "wait_poll")
 
 
-def _set_psycopg2_callback(extensions: Any) -> None:
-    if extensions.get_wait_callback() is None:
+def _patch_psycopg2() -> None:
+    if "psycopg2.extensions" not in sys.modules and not _installed("psycopg2"):
+        return
+    try:
+        from psycopg2 import extensions
+    except ImportError:
+        return  # installed but broken (no libpq): nothing to make cooperative
+    current = extensions.get_wait_callback()
+    if current is None:
         extensions.set_wait_callback(dbwait.psycopg2_wait_callback)
-
-
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Runs ``then(module)`` right after the module ``name`` is first imported, once.
-
-    It finds nothing itself: asked for ``name``, it leaves ``sys.meta_path``, lets the finders
-    after it find the module as they would have, and wraps the loader they return so that
-    ``then`` runs when the module's code has run. Before that code runs the module's
-    ``__loader__`` and ``__spec__.loader`` are given back the real loader, so the module (and
-    whoever inspects it later) never sees the wrapper. If the import fails, ``then`` is not
-    called and the finder is gone all the same.
-    """
-
-    def __init__(self, name: str, then: Callable[[ModuleType], None]) -> None:
-        self.name = name
-        self.then = then
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        """The spec the other finders give ``name``, with its loader wrapped; None otherwise."""
-        if fullname != self.name:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            spec = find(fullname, path, target) if find is not None else None
-            if spec is not None:
-                break
-        else:
-            return None
-        if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-            spec.loader = _ThenLoader(spec.loader, self.then)
-        return spec
-
-
-class _ThenLoader(importlib.abc.Loader):
-    """A module's own loader, then ``then(module)`` (see :class:`_AfterImport`)."""
-
-    def __init__(self, loader: Any, then: Callable[[ModuleType], None]) -> None:
-        self.loader = loader
-        self.then = then
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        """What the real loader creates."""
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module: ModuleType) -> None:
-        """Run the module with its real loader in place, then ``then``."""
-        module.__loader__ = self.loader
-        if module.__spec__ is not None:
-            module.__spec__.loader = self.loader
-        self.loader.exec_module(module)
-        self.then(module)
-
-
-def _patch_psycopg2(import_it: bool) -> None:
-    extensions: Any = sys.modules.get("psycopg2.extensions")
-    if extensions is None and import_it and _installed("psycopg2"):
-        try:
-            extensions = importlib.import_module("psycopg2.extensions")
-        except ImportError:
-            return  # installed but broken (no libpq): nothing to make cooperative
-    if extensions is not None:
-        _set_psycopg2_callback(extensions)
-    elif _installed("psycopg2") and not any(
-        isinstance(f, _AfterImport) and f.name == "psycopg2.extensions" for f in sys.meta_path
-    ):
-        sys.meta_path.insert(0, _AfterImport("psycopg2.extensions", _set_psycopg2_callback))
 
 
 def patch_psycopg_if_present(select_patched: bool) -> None:
     """What patch_all() does: see the module docstring."""
     _patch_psycopg3(import_it=False, select_patched=select_patched)
-    _patch_psycopg2(import_it=False)
+    _patch_psycopg2()
 
 
 def patch_psycopg() -> None:
     """Make psycopg 3 and psycopg2 (those installed) wait on the hub; importing them if needed."""
     _patch_psycopg3(import_it=True, select_patched=False)
-    _patch_psycopg2(import_it=True)
+    _patch_psycopg2()
 
 
 class DriverStatus(NamedTuple):

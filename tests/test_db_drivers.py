@@ -203,6 +203,7 @@ def test_patch_all_sets_the_psycopg2_callback_when_psycopg2_is_imported_later() 
     code = """if True:
         import sys, monkeypatch
         monkeypatch.patch_all()
+        assert "psycopg2.extensions" in sys.modules  # imported, so the callback is set now
         monkeypatch.patch_all()  # idempotent
         from psycopg2 import extensions as ext
         from hub import dbwait

@@ -215,3 +215,27 @@ def test_start_replaces_the_settings():
         monitor.stop()
     assert first.getvalue() == ""
     assert second.getvalue().count("blocks in block_the_hub()") == 1
+
+
+def test_a_deadlock_still_raises_loopexit_while_the_monitor_runs():
+    # The watchdog is a helper thread: it can never wake the hub, so it must not keep a
+    # deadlocked program waiting for it (that would turn LoopExit into a hang).
+    proc = run_python(
+        "-c",
+        textwrap.dedent(
+            """
+            import hub
+            from hub import monitor
+            monitor.start(1.0)
+            hub.sleep(0.3)  # the watchdog thread is running by now
+            try:
+                hub.Event().wait()
+            except hub.LoopExit:
+                print("LoopExit")
+            finally:
+                monitor.stop()
+            """
+        ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "LoopExit\n"

@@ -36,6 +36,7 @@ __all__ = [
     "monotonic",
     "os_fork",
     "os_waitpid",
+    "real_poll",
     "real_select",
     "real_sleep",
     "register_at_fork",
@@ -76,8 +77,9 @@ RealSimpleQueue = _SimpleQueue
 #: ``time.sleep`` and ``time.monotonic``.
 real_sleep = time.sleep
 monotonic = time.monotonic
-#: ``select.select``.
+#: ``select.select`` and ``select.poll`` (None where the platform lacks poll).
 real_select = select.select
+real_poll: Any = getattr(select, "poll", None)
 #: ``os.fork``, ``os.waitpid`` and ``os.register_at_fork`` (None where the platform lacks them).
 os_fork: Any = getattr(os, "fork", None)
 os_waitpid: Any = getattr(os, "waitpid", None)
