@@ -50,6 +50,7 @@ a thread's end to a "sentinel" lock (``_set_sentinel``), released when the threa
 from __future__ import annotations
 
 import _thread
+import atexit
 import itertools
 import signal
 import sys
@@ -142,6 +143,27 @@ def _forget_dummy(ident: int) -> None:
         with threading._active_limbo_lock:  # type: ignore[union-attr]
             if active.get(ident) is thread:
                 del active[ident]
+
+
+def _release_dummy_tracker() -> None:
+    # Python 3.13 keeps a _DeleteDummyThreadOnDel in threading._thread_local_info, a per-OS-thread
+    # slot that each new _DummyThread of the thread overwrites. With plain greenlets asking for
+    # current_thread(), the main thread's last one lives until the interpreter tears threading's
+    # globals down, and its __del__ then fails ("'NoneType' object does not support the context
+    # manager protocol", printed at exit). Let it go while threading is still whole: atexit runs
+    # after threading._shutdown() and before module teardown. (_forget_dummy has dropped the
+    # dummy from _active already, so its __del__ finds nothing to do.)
+    threading = sys.modules.get("threading")
+    info = getattr(threading, "_thread_local_info", None)
+    if info is not None:
+        try:
+            del info._track_dummy_thread_ref
+        except AttributeError:
+            pass
+
+
+if sys.version_info >= (3, 13):
+    atexit.register(_release_dummy_tracker)
 
 
 # Where introspection looks for them (threading's __all__ check reads __module__).
