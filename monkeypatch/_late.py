@@ -94,8 +94,13 @@ def _module_level(patched: Patched) -> dict[int, list[tuple[str, str, Any, Any]]
     globals alone, so copies of those globals are not stale.
     """
     by_id: dict[int, list[tuple[str, str, Any, Any]]] = {}
+    # A row may replace what an earlier row installed (multiprocessing.connection._WaitSelector
+    # holds the cooperative PollSelector by the time its own row runs). Such an "original" is
+    # ours and cooperative already: references to it need no healing, and healing them would
+    # rebind the earlier row's own patch (selectors.PollSelector) to the later replacement.
+    ours = {id(replacement) for _original, replacement in patched.values()}
     for (module, name), (original, replacement) in patched.items():
-        if "." in name or original is None or original is replacement:
+        if "." in name or original is None or original is replacement or id(original) in ours:
             continue
         by_id.setdefault(id(original), []).append((module, name, original, replacement))
     return by_id

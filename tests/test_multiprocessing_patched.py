@@ -5,9 +5,13 @@ the hub running (hub/_multiprocessing.py)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 from test_subprocess_patched import run_script
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
 
@@ -134,3 +138,21 @@ def test_queue_lock_and_pipe_waits_leave_the_hub_running():
             print("ok")
         """,
     )
+
+
+def test_the_selectors_patch_survives_the_multiprocessing_rows():
+    # multiprocessing.connection._WaitSelector's row replaces what the select row installed;
+    # late patching must not then rebind selectors.PollSelector to that later replacement.
+    code = (
+        "import monkeypatch; monkeypatch.patch_all()\n"
+        "import selectors, hub.selectors, multiprocessing.connection as c\n"
+        "assert selectors.PollSelector is hub.selectors.PollSelector, selectors.PollSelector\n"
+        "assert c._WaitSelector.__module__ == 'hub._multiprocessing'\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "ok\n"
