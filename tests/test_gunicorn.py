@@ -108,7 +108,9 @@ def test_flask_two_workers_and_sigterm_finishes_requests_in_flight(tmp_path):
             t.join(30)
         stopper.join(40)
         assert results == [(200, "slept 1.5")] * 4
-        assert time.monotonic() - started < 15  # 4 x 1.5 s, overlapped on 2 workers
+        # Only that the graceful stop did not stall: serially the four requests take 6 s, so this
+        # bound does not show that they overlapped (results above show that each finished).
+        assert time.monotonic() - started < 15
         assert code_holder == [0], g.text()
     finally:
         g.stop()
