@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from greenlet import getcurrent
 
-from ._core import PENDING, get_hub
+from ._core import PENDING, get_hub, poll_now
 
 __all__ = ["cancel_wait", "wait_any", "wait_read", "wait_readwrite", "wait_write"]
 
@@ -28,10 +28,6 @@ def _fileno(fd: FileDescriptorLike) -> int:
     return fd if isinstance(fd, int) else fd.fileno()
 
 
-# The stdlib's poll, taken when hub is imported, before patch_all() can replace it.
-_real_poll = select.poll
-
-
 def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
     # The hub's epoll is edge-triggered: an edge that an earlier wait consumed is not reported
     # again, so a caller that did not drain the fd would wait for ever. These functions promise
@@ -39,10 +35,8 @@ def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
     # ask the kernel once, without blocking.
     if fd < 0:  # a closed socket's fileno(): the stdlib's answer for a call on it
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-    p = _real_poll()
-    p.register(fd, (select.POLLIN if readable else 0) | (select.POLLOUT if writable else 0))
-    events = p.poll(0)
-    if events and events[0][1] & select.POLLNVAL:
+    events = poll_now(fd, (select.POLLIN if readable else 0) | (select.POLLOUT if writable else 0))
+    if events & select.POLLNVAL:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     return bool(events)
 

@@ -29,7 +29,7 @@ import select
 import weakref
 from typing import Any
 
-from ._core import FdState, get_hub, real_poll
+from ._core import FdState, get_hub, poll_now
 
 __all__ = ["PipeFile", "pipe_of"]
 
@@ -71,10 +71,7 @@ class PipeFile(io.FileIO):
         return st
 
     def _ready(self, write: bool) -> bool:
-        # poll, not select: select refuses fds of 1024 and up (a program with many sockets).
-        p = real_poll()
-        p.register(self.fileno(), _POLLOUT if write else _POLLIN)
-        return bool(p.poll(0))
+        return bool(poll_now(self.fileno(), _POLLOUT if write else _POLLIN))
 
     def try_read(self, size: int = _CHUNK) -> bytes | None:
         """Up to ``size`` bytes without waiting: None if none are there yet, b"" at EOF."""
