@@ -568,7 +568,7 @@ def hub_of(glet: Any) -> Hub | None:
     while g is not None:
         hub = getattr(g, "_hub", None)
         if hub is not None:
-            return hub  # type: ignore[no-any-return]
+            return hub
         g = g.parent
     return None
 
