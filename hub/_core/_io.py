@@ -74,6 +74,7 @@ __all__ = [
     "EpollPoller",
     "FdState",
     "FdStatistics",
+    "HubIO",
     "SelectorPoller",
     "make_poller",
     "poll_now",
@@ -306,6 +307,23 @@ class SelectorPoller:
 
     def close(self) -> None:
         self._sel.close()
+
+
+class HubIO:
+    """The fd attributes of a ``Hub``, declared once for the mixins that work on them.
+
+    ``_fds`` (fd -> FdState; emptied in place, never replaced), ``_poller`` (``make_poller()``'s),
+    ``_level_triggered`` (the selectors fallback: waits must update the poller), ``_wakeup`` (the
+    eventfd or pipe other threads write to) and its FdState ``_wakeup_st``. ``Hub`` sets them;
+    ``FdWaits``, ``CrossThread`` and ``ForkReinit`` only use them.
+    """
+
+    __slots__ = ()
+    _fds: dict[int, FdState]
+    _poller: Any
+    _level_triggered: bool
+    _wakeup: Any
+    _wakeup_st: FdState
 
 
 def make_poller() -> EpollPoller | SelectorPoller:
