@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from greenlet import getcurrent
@@ -90,6 +91,23 @@ def wait_readwrite(
 ) -> None:
     """Block the current greenlet until ``fd`` is readable or writable; see :func:`wait_read`."""
     _wait(fd, True, True, timeout, timeout_exc)
+
+
+def time_left(hub: Any, timeout: float | None) -> Iterator[float | None]:
+    """The timeout of each turn of a wait-and-retry loop (select, poll, a selector's select).
+
+    Forever None when ``timeout`` is None; otherwise the seconds left of ``timeout`` on the hub's
+    clock, counted from this call, and no more turns once they have run out. The loop ends
+    then (``for ... else``): the caller returns its empty answer.
+    """
+    if timeout is None:
+        while True:
+            yield None
+    deadline = hub.clock() + timeout
+    remaining = timeout
+    while remaining > 0:
+        yield remaining
+        remaining = deadline - hub.clock()
 
 
 def wait_any(read_fds: Any, write_fds: Any, remaining: float | None) -> tuple[bool, set[int]]:
