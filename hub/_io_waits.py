@@ -61,9 +61,7 @@ def _wait(
 
 
 def wait_read(
-    fd: FileDescriptorLike,
-    timeout: float | None = None,
-    timeout_exc: _TimeoutExc = None,
+    fd: FileDescriptorLike, timeout: float | None = None, timeout_exc: _TimeoutExc = None
 ) -> None:
     """Block the current greenlet until ``fd`` (an int or an object with ``fileno()``) is readable.
 
@@ -76,18 +74,14 @@ def wait_read(
 
 
 def wait_write(
-    fd: FileDescriptorLike,
-    timeout: float | None = None,
-    timeout_exc: _TimeoutExc = None,
+    fd: FileDescriptorLike, timeout: float | None = None, timeout_exc: _TimeoutExc = None
 ) -> None:
     """Block the current greenlet until ``fd`` is writable; see :func:`wait_read`."""
     _wait(fd, False, True, timeout, timeout_exc)
 
 
 def wait_readwrite(
-    fd: FileDescriptorLike,
-    timeout: float | None = None,
-    timeout_exc: _TimeoutExc = None,
+    fd: FileDescriptorLike, timeout: float | None = None, timeout_exc: _TimeoutExc = None
 ) -> None:
     """Block the current greenlet until ``fd`` is readable or writable; see :func:`wait_read`."""
     _wait(fd, True, True, timeout, timeout_exc)
