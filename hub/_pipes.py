@@ -27,6 +27,7 @@ import io
 import os
 import select
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from ._core import FdState, get_hub, poll_now
@@ -90,11 +91,7 @@ class PipeFile(io.FileIO):
     def read(self, size: int = -1) -> bytes:  # type: ignore[override]
         if size is None or size < 0:
             return self.readall()
-        while True:
-            data = self.try_read(size)
-            if data is not None:
-                return data
-            self.wait(False)
+        return self._until_done(self.try_read, size, False)
 
     def readall(self) -> bytes:
         parts: list[bytes] = []
@@ -105,19 +102,24 @@ class PipeFile(io.FileIO):
             parts.append(data)
 
     def readinto(self, buffer: Any) -> int:
-        while True:
-            if not self._shared or self._ready(False):
-                n = super().readinto(buffer)
-                if n is not None:
-                    return n
-            self.wait(False)
+        return self._until_done(self._try_readinto, buffer, False)
 
     def write(self, data: Any) -> int:
+        return self._until_done(self.try_write, data, True)
+
+    def _try_readinto(self, buffer: Any) -> int | None:
+        if self._shared and not self._ready(False):
+            return None
+        return super().readinto(buffer)
+
+    def _until_done(self, attempt: Callable[[Any], Any], arg: Any, write: bool) -> Any:
+        # The blocking calls: try first, wait second. ``attempt(arg)`` answers None while the
+        # pipe is not ready (empty, or full when ``write``), and is tried again once it may be.
         while True:
-            n = self.try_write(data)
-            if n is not None:
-                return n
-            self.wait(True)
+            result = attempt(arg)
+            if result is not None:
+                return result
+            self.wait(write)
 
     def close(self) -> None:
         if not self.closed:
