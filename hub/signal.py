@@ -38,13 +38,11 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from ._core import Hub, get_hub
+from ._core import Hub, get_hub, signal_getsignal, signal_signal
 from ._greenlet import Greenlet, sleep
 
 __all__ = ["SignalHandler", "getsignal", "signal", "signal_handler"]
 
-_stdlib_signal = _signal.signal
-_stdlib_getsignal = _signal.getsignal
 _PASSED_THROUGH = (_signal.SIG_DFL, _signal.SIG_IGN, _signal.default_int_handler)
 _HUB_DIR = _os.path.dirname(_os.path.abspath(__file__))
 # greenpatch's own code, and the stdlib's (skipped over: whoever called it decides).
@@ -81,8 +79,8 @@ class SignalHandler:
             watchers.remove(self)
         if not watchers:
             _watchers.pop(self.signum, None)
-            if self.signum not in _user and _stdlib_getsignal(self.signum) is _trampoline:
-                _stdlib_signal(self.signum, _before.pop(self.signum, _signal.SIG_DFL))
+            if self.signum not in _user and signal_getsignal(self.signum) is _trampoline:
+                signal_signal(self.signum, _before.pop(self.signum, _signal.SIG_DFL))
 
     def _run(self) -> None:
         self.greenlet = Greenlet.spawn(self.callback, *self.args)
@@ -95,9 +93,9 @@ def signal_handler(signum: int, handler: Callable[..., Any], *args: Any) -> Sign
     """Call ``handler(*args)`` in a new greenlet each time signal ``signum`` arrives (gevent's
     ``signal_handler``). Several may watch one signal; while any does, it replaces the
     handler installed before (SIGINT's KeyboardInterrupt included). Main thread only."""
-    previous = _stdlib_getsignal(signum)
+    previous = signal_getsignal(signum)
     if previous is not _trampoline:
-        _stdlib_signal(signum, _trampoline)  # raises ValueError outside the main thread
+        signal_signal(signum, _trampoline)  # raises ValueError outside the main thread
         _before[signum] = previous
     watcher = SignalHandler(signum, handler, args)
     _watchers.setdefault(signum, []).append(watcher)
@@ -110,20 +108,20 @@ def signal(signalnum: int, handler: Any, /) -> Any:
     previous = getsignal(signalnum)
     if handler in _PASSED_THROUGH or not callable(handler):
         if signalnum in _watchers:
-            _stdlib_getsignal(signalnum)  # validates signalnum like the stdlib
+            signal_getsignal(signalnum)  # validates signalnum like the stdlib
             _before[signalnum] = handler
         else:
-            _stdlib_signal(signalnum, handler)
+            signal_signal(signalnum, handler)
         _user.pop(signalnum, None)
         return previous
-    _stdlib_signal(signalnum, _trampoline)
+    signal_signal(signalnum, _trampoline)
     _user[signalnum] = handler
     return previous
 
 
 def getsignal(signalnum: int, /) -> Any:
     """``signal.getsignal``: the handler the program installed (never the trampoline)."""
-    current = _stdlib_getsignal(signalnum)
+    current = signal_getsignal(signalnum)
     if current is _trampoline:
         if signalnum in _user:
             return _user[signalnum]
