@@ -41,7 +41,7 @@ from greenlet import getcurrent
 from ._core import Hub, get_hub
 from ._greenlet import Greenlet, sleep
 
-__all__ = ["SignalHandler", "getsignal", "signal", "signal_handler"]
+__all__ = ["SignalHandler", "call_handler", "getsignal", "signal", "signal_handler"]
 
 _stdlib_signal = _signal.signal
 _stdlib_getsignal = _signal.getsignal
@@ -159,3 +159,25 @@ def _start(hub: Hub, signum: int, frame: Any) -> None:
         Greenlet.spawn(handler, signum, frame)
     for watcher in list(_watchers.get(signum, ())):
         watcher._run()
+
+
+def call_handler(signum: int, frame: Any) -> bool:
+    """Run the handler the program installed for ``signum`` through :func:`signal` right here,
+    in the calling greenlet, instead of in a greenlet of its own; False (and nothing run) when
+    the signal's C-level handler is not the trampoline.
+
+    For ``_thread.interrupt_main()`` called by the main greenlet: the stdlib runs the handler
+    in the main thread at once, so what it raises comes out of that call (hub._thread). The
+    :func:`signal_handler` watchers start in greenlets as they always do.
+    """
+    if _stdlib_getsignal(signum) is not _trampoline:  # also validates signum (ValueError)
+        return False
+    watchers = list(_watchers.get(signum, ()))
+    for watcher in watchers:
+        watcher._run()
+    handler = _user.get(signum)
+    if handler is not None:
+        handler(signum, frame)
+    elif watchers:
+        sleep(0)  # let them run before the caller goes on, as the trampoline does
+    return True

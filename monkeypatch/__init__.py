@@ -72,7 +72,10 @@ def _lookup(obj: Any, dotted: str) -> tuple[Any, str]:
 
 def _apply(row: Patch) -> list[tuple[str, str]]:
     """Replace the row's attributes; return the (module, name) pairs that changed now."""
-    target = importlib.import_module(row.module)
+    try:
+        target = importlib.import_module(row.module)
+    except ImportError:
+        return []  # this Python lacks the module (ctypes without _ctypes): nothing to replace
     source = importlib.import_module(row.source)
     changed = []
     for name in row.names:
