@@ -111,6 +111,10 @@ def _patch(options: Iterable[str], warn: bool = True) -> None:
     for row in TABLE:
         if row.option in wanted:
             changed += _apply(row)
+    if ("signal", "signal") in changed and _in_main_thread():
+        from hub.signal import route_interrupts
+
+        route_interrupts()  # SIGINT's KeyboardInterrupt goes to the main greenlet (hub/signal.py)
     if changed:
         _patch_late(changed, warn)
 

@@ -840,3 +840,34 @@ def test_real_thread_start_waits_for_the_thread_without_polling():
         """
     )
     assert out == "[(False, 1, ())]\n"
+
+
+def test_ctrl_c_while_a_green_thread_spins_reaches_the_main_greenlet():
+    # SIGINT's default handler as a terminal gives it (a background job inherits it ignored),
+    # installed before patch_all(), which then routes it.
+    prelude = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n" + PRELUDE
+    out = run_ok(
+        """
+        import os, signal, threading, time, monkeypatch
+        flag, done = [False], []
+        def spin():  # never waits: the signal's handler runs here
+            while not flag[0]:
+                pass
+            done.append(threading.current_thread().name)
+        RealThread = monkeypatch.get_original("threading", "Thread")
+        def ctrl_c():
+            time.sleep(0.1)
+            os.kill(os.getpid(), signal.SIGINT)
+        try:
+            RealThread(target=ctrl_c, daemon=True).start()
+            threading.Thread(target=spin, name="spinner").start()
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("main greenlet")
+        flag[0] = True
+        time.sleep(0.01)  # the spinner goes on where it was interrupted, and ends
+        print(done, signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        """,
+        prelude=prelude,
+    )
+    assert out == "main greenlet\n['spinner'] True\n"
