@@ -68,7 +68,7 @@ class _AsyncThrow(Throw):
 
     def switch(self) -> None:
         if _pending.get(self.ident) is self:
-            del _pending[self.ident]
+            _pending.pop(self.ident, None)  # another thread may have replaced it meanwhile
         super().switch()
 
 
