@@ -109,8 +109,8 @@ def test_threads_waiting_on_everything_stay_stopped_in_the_child():
                     threading.enumerate() == [threading.main_thread()])
 
         print(in_child(check))
-        # The parent is unaffected: every thread still waits, then ends as usual.
-        print(sorted(ran))
+        # The parent's threads go on (the child's byte and the sleeper's timer may have
+        # ended two of the waits already), and end as usual.
         lock.release(); event.set()
         with cond:
             cond.notify_all()
@@ -121,9 +121,8 @@ def test_threads_waiting_on_everything_stay_stopped_in_the_child():
         a.close(); b.close()
         """
     )
-    child, before, after = out.splitlines()
+    child, after = out.splitlines()
     assert child == "([], True, [1], [False, False, False, False, False], 1, True)"
-    assert before == "[]"  # os.read blocks the parent's hub: late has not run yet
     names = ["conditioned", "evented", "locker", "reader", "sleeper"]
     assert after == repr(sorted(["late", *names, *(n + " finally" for n in names)])) + " 1"
 
