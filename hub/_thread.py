@@ -67,6 +67,7 @@ from ._core import Hub
 from ._event import Event
 from ._greenlet import Greenlet
 from ._greenlet import sleep as _sleep
+from ._imp import wait_for_import_lock
 from ._lock import Lock as _Lock
 from ._lock import RLock as _RLock
 from .local import local as _greenlet_local
@@ -613,6 +614,7 @@ _main_before_fork: list[Any] = [None]
 
 
 def _before_fork() -> None:
+    wait_for_import_lock()
     threading = sys.modules.get("threading")
     _main_before_fork[0] = None if threading is None else threading.main_thread()
 

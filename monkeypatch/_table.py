@@ -121,6 +121,9 @@ TABLE: tuple[Patch, ...] = (
         ),
     ),
     Patch("thread", "_threading_local", "hub.local", ("local",)),
+    # The import lock notes its greenlet, so that a fork waits for another green thread holding
+    # it (hub/_imp.py).
+    Patch("thread", "_imp", "hub._imp", ("acquire_lock", "release_lock")),
     # queue.Queue, LifoQueue and PriorityQueue stay the stdlib's (they use threading's patched
     # locks); only the C SimpleQueue is replaced.
     Patch("queue", "queue", "hub.queue", ("SimpleQueue",)),
