@@ -268,3 +268,42 @@ def test_fork_from_the_main_greenlet_keeps_the_main_thread_and_leaks_nothing():
         """
     )
     assert out == "(True, 1)\n(True, 1)\n(True, 1)\nno children\n"
+
+
+def test_fork_from_a_plain_greenlet_makes_it_the_child_main_thread():
+    # threading counts a plain greenlet as a thread of its own under patch_thread(): the main
+    # greenlet's code after the fork does not run in the child.
+    out = child_run(
+        """
+        def forker():
+            return in_child(lambda: (threading.current_thread() is threading.main_thread(),
+                                     threading.active_count()))
+        g = hub.spawn(forker)
+        print(g.get())
+        """
+    )
+    assert out == "(True, 1)\n"
+
+
+def test_fork_waits_for_a_green_thread_holding_the_import_lock():
+    out = child_run(
+        """
+        import _imp
+        steps = []
+        def importer():
+            _imp.acquire_lock()
+            try:
+                steps.append("holding")
+                time.sleep(0.05)
+                steps.append("releasing")
+            finally:
+                _imp.release_lock()
+        t = threading.Thread(target=importer)
+        t.start()
+        while not steps:
+            time.sleep(0.001)
+        print(in_child(lambda: (list(steps), _imp.lock_held())))
+        t.join()
+        """
+    )
+    assert out == "(['holding', 'releasing'], False)\n"
