@@ -613,10 +613,39 @@ def _shutdown() -> None:
 _main_before_fork: list[Any] = [None]
 
 
+# The ident of the thread that is the process's main one, when it is not the OS thread's own
+# (a fork child of a green thread or plain greenlet), for _get_main_thread_ident; and its value
+# before the fork in progress, which the parent gets back.
+_main_ident: list[int | None] = [None]
+_main_ident_before_fork: list[int | None] = [None]
+_real_get_main_thread_ident: Any = getattr(_thread, "_get_main_thread_ident", None)
+
+
+def _get_main_thread_ident() -> int:
+    """The main thread's ident (``_thread._get_main_thread_ident``, 3.13+): the OS thread's, or
+    in a fork child the forking green thread's (3.13's threading._after_fork makes its
+    ``_MainThread`` with it when the forking thread was not started by threading)."""
+    ident = _main_ident[0]
+    if ident is not None:
+        return ident
+    return _real_get_main_thread_ident() if _real_get_main_thread_ident else _core.get_ident()
+
+
+_get_main_thread_ident.__module__ = "_thread"
+
+
 def _before_fork() -> None:
     wait_for_import_lock()
     threading = sys.modules.get("threading")
     _main_before_fork[0] = None if threading is None else threading.main_thread()
+    # Set for the child now: threading's own hook, which runs before ours, reads it there.
+    _main_ident_before_fork[0] = _main_ident[0]
+    me = getcurrent()
+    _main_ident[0] = None if me.parent is None or isinstance(me, Hub) else get_ident()
+
+
+def _after_fork_in_parent() -> None:
+    _main_ident[0] = _main_ident_before_fork[0]
 
 
 def _main_thread_stays() -> bool:
@@ -671,4 +700,8 @@ def _after_fork_in_child() -> None:
 
 
 if _core.register_at_fork is not None:
-    _core.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+    _core.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

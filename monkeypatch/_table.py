@@ -113,6 +113,7 @@ TABLE: tuple[Patch, ...] = (
             "_ThreadHandle",
             "_make_thread_handle",
             "_thread_shutdown",
+            "_get_main_thread_ident",
             "Lock",
             "_CRLock",
             "get_ident",
