@@ -37,6 +37,8 @@ from __future__ import annotations
 import threading as _threading
 from typing import Any
 
+from greenlet import getcurrent as _getcurrent
+
 from . import _core
 from ._event import Event as _Event
 from ._thread import (
@@ -55,8 +57,14 @@ from ._thread import (
     start_new_thread,
 )
 
-# RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
+_PENDING = _core.PENDING
+_TIMEOUT = _core.TIMEOUT
+_TIMEOUT_MAX = _threading.TIMEOUT_MAX
+_WaitQueue = _core.WaitQueue
+
+# Condition, RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
 __all__ = [
+    "Condition",
     "Lock",
     "RealThread",
     "_CRLock",
@@ -85,6 +93,102 @@ _thread_shutdown = _shutdown
 
 
 _START_RECHECK = 0.05
+
+
+# -- Condition: the stdlib's class, with cooperative wait and notify ----------------------------
+
+
+class Condition(_threading.Condition):
+    """``threading.Condition`` whose ``wait()`` parks the greenlet on the hub.
+
+    ``patch_thread()`` sets ``wait`` and ``notify`` on the stdlib's own class (the
+    ``Condition.wait`` and ``Condition.notify`` rows of the patch table), so
+    ``threading.Condition`` stays the class programs know, with its attributes: ``_lock``,
+    ``acquire``, ``release``, and ``_waiters``, a deque with an entry per waiter
+    (``len(cond._waiters)`` still counts them). Everything else (``wait_for``, ``notify_all``,
+    the context manager, ``Event``, ``Semaphore``, ``Barrier`` and ``queue.Queue`` on top) is the
+    stdlib's code.
+    """
+
+    # Why not the stdlib's own wait: it allocates a lock per wait, acquires it twice (the second
+    # time to block) and is woken by notify() releasing it, three calls into the Python lock on
+    # top of the wait itself. Here a wait is one entry on the core's wait queue (a WaitQueue,
+    # which is a deque: the stdlib's _waiters is upgraded to one at the first wait), suspended
+    # on the hub and claimed by notify(), as hub.Condition does (callgrind,
+    # bench/callgrind_micro.py: see docs/threading.md for the figures).
+    #
+    # The Condition's own lock guards the queue, as it guards the stdlib's deque: a waiter
+    # registers before it releases the lock and leaves after it has taken it back; notify()
+    # holds it. A waiter of another OS thread is claimed through its hub (WaitQueue's rule 4). A
+    # notification that reaches a waiter whose timeout has fired, or that is unwinding, is
+    # spent: the stdlib's semantics (its notify() released that waiter's lock all the same).
+    # An entry that is a lock is a wait that began before patching, in the stdlib's code:
+    # released, as the stdlib would.
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, wait until notified or ``timeout`` expires, take the lock again.
+
+        True unless the timeout expired; as ``threading.Condition.wait``.
+        """
+        if not self._is_owned():  # type: ignore[attr-defined]
+            raise RuntimeError("cannot wait on un-acquired lock")
+        if timeout is not None:
+            if timeout > _TIMEOUT_MAX:
+                raise OverflowError("timeout value is too large")
+            if timeout < 0:
+                timeout = 0.0
+        waiters: Any = self._waiters  # type: ignore[attr-defined]
+        if type(waiters) is not _WaitQueue:
+            waiters = self._waiters = _WaitQueue(waiters)
+        g: Any = _getcurrent()  # Any: may carry _hub (get_hub's fast path)
+        try:
+            h = g._hub
+        except AttributeError:
+            h = _core.get_hub()
+        w = [g, _PENDING, h, None]
+        waiters.append(w)
+        saved_state = self._release_save()  # type: ignore[attr-defined]
+        value = _TIMEOUT
+        try:
+            value = h.suspend(w, timeout)
+        finally:
+            self._acquire_restore(saved_state)  # type: ignore[attr-defined]
+            if value is not True:
+                waiters.abandon(None, w)  # leaves the queue unless a claim took it out
+        return value is True
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to ``n`` waiters, the longest-waiting first; as
+        ``threading.Condition.notify``."""
+        if not self._is_owned():  # type: ignore[attr-defined]
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters: Any = self._waiters  # type: ignore[attr-defined]
+        if not waiters:
+            return
+        if type(waiters) is not _WaitQueue:
+            waiters = self._waiters = _WaitQueue(waiters)
+        ident = _core.get_ident()
+        while waiters and n > 0:
+            w = waiters.popleft()
+            if type(w) is not list:
+                try:
+                    w.release()  # a stdlib waiter's lock (see the class comment)
+                except RuntimeError:
+                    pass
+                else:
+                    n -= 1
+                continue
+            # WaitQueue.claim_first's common case inlined (a waiter of this thread, still
+            # waiting): every wake-up of queue.Queue and threading.Event.
+            h = w[2]
+            if h.thread_ident == ident:
+                if w[1] is _PENDING:  # else its timeout fired first: skip it
+                    w[1] = True
+                    schedule = h.schedule  # (a local: see Hub.schedule)
+                    schedule(w)
+                    n -= 1
+            elif _WaitQueue((w,)).claim_first(True):  # through its own hub (rule 4)
+                n -= 1
 
 
 class RealThread(_threading.Thread):

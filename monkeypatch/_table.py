@@ -118,6 +118,8 @@ TABLE: tuple[Patch, ...] = (
             "get_ident",
             "get_native_id",
             "local",
+            "Condition.wait",
+            "Condition.notify",
         ),
     ),
     Patch("thread", "_threading_local", "hub.local", ("local",)),
