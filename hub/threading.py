@@ -65,6 +65,7 @@ _WaitQueue = _core.WaitQueue
 # Condition, RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
 __all__ = [
     "Condition",
+    "Event",
     "Lock",
     "RealThread",
     "_CRLock",
@@ -189,6 +190,43 @@ class Condition(_threading.Condition):
                     n -= 1
             elif _WaitQueue((w,)).claim_first(True):  # through its own hub (rule 4)
                 n -= 1
+
+
+class Event(_threading.Event):
+    """``threading.Event`` whose ``wait()`` and ``set()`` take the Condition's lock directly.
+
+    ``patch_thread()`` sets them on the stdlib's own class (``Event.wait`` and ``Event.set`` in
+    the patch table): ``threading.Event`` stays the class programs know, with its ``_cond`` and
+    ``_flag``, and every Thread's ``_started``. They do what the stdlib's do, without the two
+    calls through ``Condition.__enter__`` and ``__exit__`` around the lock's own (every
+    ``Thread.start()`` waits on an Event and every new thread sets one: callgrind figures in
+    docs/threading.md).
+    """
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the flag is set, or ``timeout`` expires; the flag then (as the stdlib)."""
+        if self._flag:  # type: ignore[attr-defined]
+            return True  # set stays set until clear(): no lock needed to see it
+        cond: Any = self._cond  # type: ignore[attr-defined]
+        lock = cond._lock
+        lock.acquire()
+        try:
+            if self._flag:  # type: ignore[attr-defined]
+                return True
+            return cond.wait(timeout)  # type: ignore[no-any-return]
+        finally:
+            lock.release()
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter (as the stdlib)."""
+        cond: Any = self._cond  # type: ignore[attr-defined]
+        lock = cond._lock
+        lock.acquire()
+        try:
+            self._flag = True
+            cond.notify_all()
+        finally:
+            lock.release()
 
 
 class RealThread(_threading.Thread):

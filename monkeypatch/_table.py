@@ -120,6 +120,8 @@ TABLE: tuple[Patch, ...] = (
             "local",
             "Condition.wait",
             "Condition.notify",
+            "Event.wait",
+            "Event.set",
         ),
     ),
     Patch("thread", "_threading_local", "hub.local", ("local",)),
