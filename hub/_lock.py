@@ -247,31 +247,17 @@ class Lock(Semaphore):
 
     def _wait(self, timeout: float | None) -> bool:
         # The state was held a moment ago: register, try once more, suspend (see the class
-        # comment). WaitQueue.park's steps, with the retry between registering and switching.
-        g: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
-        try:
-            h = g._hub
-        except AttributeError:
-            h = get_hub()
-        w = [g, PENDING, h, None]
+        # comment). The wait queue's enqueue and wait, with the retry in between.
         mutex = _MUTEX[0]
         waiters = self._waiters
         mutex.acquire()
-        waiters.append(w)
+        w = waiters.enqueue()
         if self._lock.acquire(False):
             waiters.pop()  # ours, the last: the mutex was held since the append
             mutex.release()
             return True
-        mutex.release()
-        try:
-            value = h.suspend(w, timeout)
-        except BaseException:
-            waiters.unwind(mutex, w, _return_lock, self)
-            raise
-        if value is TIMEOUT:
-            waiters.abandon(mutex, w)
-            return False
-        return True  # handed over: the state is ours, held
+        # True once handed over (the state is ours, held); TIMEOUT if it expired first.
+        return waiters.wait(w, mutex, timeout, _return_lock, self) is True
 
     def release(self) -> None:
         """Release the lock: to the longest-waiting greenlet if any. Callable from any thread."""
