@@ -113,7 +113,7 @@ def get_ident() -> int:
     if g.parent is None:
         # The thread's root greenlet keeps its answer: the main greenlet asks often (every
         # Thread() and join() calls current_thread()), and the AttributeError above is most of
-        # the cost of asking (callgrind thread_start_join: ~3% per thread).
+        # the cost of asking.
         ident = g._thread_ident = _core.get_ident()
         return ident
     if isinstance(g, Hub):
@@ -227,7 +227,7 @@ class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
     # releases the lock to learn whether it is held: two calls into the lock, at every wait()
     # and every notify(). These mean exactly what those fallbacks mean for a plain lock.
     # _is_owned is the state lock's own C ``locked`` (Condition binds it once, at its
-    # construction, and then calls it without a Python frame: callgrind thread_queue1, -4%).
+    # construction, and then calls it without a Python frame, at every wait() and notify()).
     # _at_fork_reinit keeps that state lock object, so the bound method never goes stale.
     @property
     def _is_owned(self) -> Callable[[], bool]:

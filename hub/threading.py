@@ -126,6 +126,8 @@ class Condition(_threading.Condition):
     # An entry that is a lock is a wait that began before patching, in the stdlib's code:
     # released, as the stdlib would.
 
+    _waiters: Any  # the stdlib's deque, then a WaitQueue (see above)
+
     def wait(self, timeout: float | None = None) -> bool:
         """Release the lock, wait until notified or ``timeout`` expires, take the lock again.
 
@@ -138,7 +140,7 @@ class Condition(_threading.Condition):
                 raise OverflowError("timeout value is too large")
             if timeout < 0:
                 timeout = 0.0
-        waiters: Any = self._waiters  # type: ignore[attr-defined]
+        waiters: Any = self._waiters
         if type(waiters) is not _WaitQueue:
             waiters = self._waiters = _WaitQueue(waiters)
         g: Any = _getcurrent()  # Any: may carry _hub (get_hub's fast path)
@@ -163,7 +165,7 @@ class Condition(_threading.Condition):
         ``threading.Condition.notify``."""
         if not self._is_owned():  # type: ignore[attr-defined]
             raise RuntimeError("cannot notify on un-acquired lock")
-        waiters: Any = self._waiters  # type: ignore[attr-defined]
+        waiters: Any = self._waiters
         if not waiters:
             return
         if type(waiters) is not _WaitQueue:
@@ -205,15 +207,15 @@ class Event(_threading.Event):
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the flag is set, or ``timeout`` expires; the flag then (as the stdlib)."""
-        if self._flag:  # type: ignore[attr-defined]
+        if self._flag:
             return True  # set stays set until clear(): no lock needed to see it
         cond: Any = self._cond  # type: ignore[attr-defined]
         lock = cond._lock
         lock.acquire()
         try:
-            if self._flag:  # type: ignore[attr-defined]
+            if self._flag:
                 return True
-            return cond.wait(timeout)  # type: ignore[no-any-return]
+            return cond.wait(timeout)
         finally:
             lock.release()
 

@@ -134,7 +134,8 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
         "schedule",
         "switches",
         # Every wake-up compares it with the waker's thread (Semaphore.release, Lock,
-        # Condition.notify, WaitQueue.claim_first): callgrind semaphore, -N% per wake-up.
+        # Condition.notify, WaitQueue.claim_first): in the dict it cost +2.1% instructions
+        # per wake-up (callgrind semaphore, 13,132 against 12,862).
         "thread_ident",
     )
 
