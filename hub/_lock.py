@@ -33,7 +33,25 @@ _T = TypeVar("_T")
 _TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
 
 
-class Semaphore:
+class _ReleaseOnExit:
+    """``with`` support for the locks: ``__exit__`` releases (each class sets
+    ``__enter__ = acquire``)."""
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        raise NotImplementedError  # every subclass has its own
+
+    def __exit__(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class Semaphore(_ReleaseOnExit):
     """A counter of permits: ``acquire()`` takes one, waiting while there is none; ``release()``
     gives one back (to the longest waiter, if any).
 
@@ -144,14 +162,6 @@ class Semaphore:
         return self._waiters.statistics()
 
     __enter__ = acquire
-
-    def __exit__(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     def __repr__(self) -> str:
         return (
@@ -372,7 +382,7 @@ if register_at_fork is not None:
     register_at_fork(after_in_child=_after_fork_in_child)
 
 
-class RLock:
+class RLock(_ReleaseOnExit):
     """A reentrant lock: the greenlet holding it may acquire it again; like ``threading.RLock``.
 
     Only the owner may release it (RuntimeError otherwise); it is free once released as many
@@ -412,14 +422,6 @@ class RLock:
         return self._owner is not None
 
     __enter__ = acquire
-
-    def __exit__(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     # The protocol threading.Condition (and ours) uses to wait with an RLock.
     def _is_owned(self) -> bool:
