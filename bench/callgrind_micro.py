@@ -25,6 +25,10 @@ def child(toolkit: str, workload: str, scale: float) -> None:
     sys.path.insert(0, HERE)
     from micro import WORKLOADS, Toolkit
 
+    if workload.startswith("thread_"):
+        from micro import _patch_threads
+
+        _patch_threads(toolkit)  # as micro.py's run_child: patched threading on both sides
     tk = Toolkit(toolkit)
     fn = WORKLOADS[workload]
     fn(tk, 0.01)  # the same warm-up at both scales: imports, first hub, caches

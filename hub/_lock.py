@@ -23,6 +23,7 @@ from ._core import (
     allocate_lock,
     get_hub,
     get_ident,
+    register_at_fork,
 )
 
 __all__ = ["BoundedSemaphore", "Condition", "DummySemaphore", "Lock", "RLock", "Semaphore"]
@@ -32,7 +33,25 @@ _T = TypeVar("_T")
 _TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
 
 
-class Semaphore:
+class _ReleaseOnExit:
+    """``with`` support for the locks: ``__exit__`` releases (each class sets
+    ``__enter__ = acquire``)."""
+
+    __slots__ = ()
+
+    def release(self) -> None:
+        raise NotImplementedError  # every subclass has its own
+
+    def __exit__(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class Semaphore(_ReleaseOnExit):
     """A counter of permits: ``acquire()`` takes one, waiting while there is none; ``release()``
     gives one back (to the longest waiter, if any).
 
@@ -144,14 +163,6 @@ class Semaphore:
 
     __enter__ = acquire
 
-    def __exit__(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} at {id(self):#x} counter={self._value} "
@@ -181,35 +192,54 @@ class Lock(Semaphore):
     ``acquire(blocking=True, timeout=-1)``: -1 (or None) waits forever.
     """
 
+    # The state is a real OS lock (``_lock``), taken without blocking: held means locked. So the
+    # uncontended acquire and release are one C call each, atomic against every OS thread, with
+    # no mutex around a Python check-and-set (under patch_thread() every threading.Condition,
+    # Event and queue.Queue operation takes such a lock several times: callgrind,
+    # bench/callgrind_micro.py thread_queue1, 74,495 instructions per item with the mutex).
+    #
+    # Waiting needs the wait queue and its mutex (``_MUTEX``, one for every Lock: it is held for
+    # a few bytecodes, never across a switch). The protocol that keeps a wake-up from being lost
+    # between the lock-free fast paths and the queue:
+    # - a waiter registers under the mutex, then tries the state once more before it suspends:
+    #   a release that happened before the registration left the state free, and it takes it;
+    # - a release frees the state, *then* looks at the queue; if someone waits it takes the
+    #   state back under the mutex (unless a third party got it first, who will release it in
+    #   turn) and hands it, still held, to the first waiter. A release that finds waiters
+    #   before it frees the state hands over directly.
+    # The held state passes from releaser to waiter without ever being free, so a greenlet
+    # acquiring in a loop cannot overtake the waiters (FIFO, as Semaphore).
+
     __slots__ = ()
 
     _error = RuntimeError
     _error_message = "release unlocked lock"
 
     def __init__(self) -> None:
-        # Semaphore.__init__(1) spelled out: under patch_thread() every threading.Condition
-        # wait makes a Lock, and the extra call was 8% of a queue.Queue(1) hand-over.
-        self._value = 1
-        self._waiters = WaitQueue()
+        # Not Semaphore.__init__: under patch_thread() every threading.Condition wait makes a
+        # Lock, and the extra call was 8% of a queue.Queue(1) hand-over.
         self._lock = allocate_lock()
+        self._waiters = WaitQueue()
         self._bound = 1
+
+    @property
+    def counter(self) -> int:
+        """1 if unlocked, 0 if locked."""
+        return 0 if self._lock.locked() else 1
+
+    def locked(self) -> bool:
+        """True if it is held."""
+        return self._lock.locked()
 
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Take the lock; True if taken, False if ``blocking`` is false or ``timeout`` expired."""
         if timeout == -1:
-            # The uncontended case, without the call into Semaphore.acquire: under
-            # patch_thread() it is most of threading's and queue's lock traffic (measured: a
-            # third fewer calls per queue.Queue(1) hand-over).
-            lock = self._lock
-            lock.acquire()
-            if self._value > 0:
-                self._value = 0
-                lock.release()
+            # Most of threading's and queue's lock traffic under patch_thread(): one C call.
+            if self._lock.acquire(False):
                 return True
-            lock.release()
             if not blocking:
                 return False
-            return Semaphore.acquire(self, True, None)
+            return self._wait(None)
         if timeout is not None:
             if not blocking:
                 raise ValueError("can't specify a timeout for a non-blocking call")
@@ -217,18 +247,142 @@ class Lock(Semaphore):
                 raise ValueError("timeout value must be a non-negative number")
             if timeout > _TIMEOUT_MAX:
                 raise OverflowError("timeout value is too large")
-        return Semaphore.acquire(self, blocking, timeout)
+        if self._lock.acquire(False):
+            return True
+        if not blocking or (timeout is not None and timeout <= 0):
+            return False
+        return self._wait(timeout)
 
     __enter__ = acquire
 
+    def _wait(self, timeout: float | None) -> bool:
+        # The state was held a moment ago: register, try once more, suspend (see the class
+        # comment). WaitQueue.enqueue() and wait() inlined, with the retry in between
+        # (callgrind, bench/callgrind_micro.py thread_lock: the two calls cost +6.7%
+        # instructions per hand-over, 16,936 against 15,868); the abandon rule stays in the
+        # queue.
+        g: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
+        try:
+            h = g._hub
+        except AttributeError:
+            h = get_hub()
+        w = [g, PENDING, h, None]
+        mutex = _MUTEX[0]
+        waiters = self._waiters
+        state = self._lock
+        mutex.acquire()
+        waiters.append(w)
+        # (locked() first: cheaper than a failing acquire(False); a release after it sees w.)
+        if not state.locked() and state.acquire(False):
+            waiters.pop()  # ours, the last: the mutex was held since the append
+            mutex.release()
+            return True
+        mutex.release()
+        try:
+            value = h.suspend(w, timeout)
+        except BaseException:
+            waiters.unwind(mutex, w, _return_lock, self)
+            raise
+        if value is TIMEOUT:
+            waiters.abandon(mutex, w)
+            return False
+        return True  # handed over: the state is ours, held
+
+    def release(self) -> None:
+        """Release the lock: to the longest-waiting greenlet if any. Callable from any thread."""
+        waiters = self._waiters
+        if not waiters:
+            self._lock.release()  # RuntimeError "release unlocked lock" if it is not held
+            if waiters:
+                self._take_back()  # a waiter registered meanwhile
+            return
+        mutex = _MUTEX[0]
+        mutex.acquire()
+        if not self._lock.locked():
+            mutex.release()
+            raise RuntimeError("release unlocked lock")
+        if waiters:
+            # WaitQueue.claim_first's common case inlined (the first waiter, of this thread,
+            # unclaimed), as in Semaphore.release, where the call costs +4% per wake-up: it is
+            # every hand-over of bench/micro.py's thread_lock.
+            w = waiters[0]
+            h = w[2]
+            if w[1] is PENDING and h.thread_ident == get_ident():
+                waiters.popleft()
+                w[1] = True
+                schedule = h.schedule  # (a local: see Hub.schedule)
+                schedule(w)
+                mutex.release()
+                return
+        self._give(mutex)
+
+    def __exit__(self, *exc: Any) -> None:  # (any arguments, as the stdlib lock's)
+        # release()'s common case spelled out: every ``with`` block of threading's and queue's
+        # code ends here, mostly with nobody waiting (a Python call fewer per block).
+        if self._waiters:
+            self.release()
+            return
+        self._lock.release()
+        if self._waiters:
+            self._take_back()
+
+    def _take_back(self) -> None:
+        # The state was freed, then a waiter was seen: take it back for that waiter, unless a
+        # third party got it first (whose release hands it on in turn).
+        mutex = _MUTEX[0]
+        mutex.acquire()
+        if self._lock.acquire(False):
+            self._give(mutex)
+        else:
+            mutex.release()
+
+    def _give(self, mutex: Any) -> None:
+        # Mutex and state held: the state to the first waiter still waiting, else free it.
+        if self._waiters.claim_first(True, _return_lock, self):
+            mutex.release()
+            return
+        self._lock.release()
+        mutex.release()
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait until the lock is free, without taking it; return ``counter``."""
+        if self._lock.locked() and self.acquire(True, -1 if timeout is None else timeout):
+            self.release()
+        return self.counter
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} at {id(self):#x} counter={self.counter} "
+            f"waiters={len(self._waiters)}>"
+        )
+
     def _at_fork_reinit(self) -> None:
-        # After fork, in the child: unlocked, and nobody (no thread of the parent) waits.
-        self._lock = allocate_lock()
+        # After fork, in the child: unlocked, and nobody (no thread of the parent) waits. The
+        # state lock is reinitialised in place: a threading.Condition keeps bound methods of it.
+        self._lock._at_fork_reinit()  # type: ignore[attr-defined]
         self._waiters.clear()
-        self._value = 1
 
 
-class RLock:
+def _return_lock(lock: Lock, _value: Any) -> None:
+    # The lock was handed to a waiter that could not take it after all: release it (to the
+    # next waiter, if any).
+    lock.release()
+
+
+# The wait-queue mutex of every Lock, in a list so the fork hook can replace it: a child forked
+# while another thread held it would otherwise never get it.
+_MUTEX = [allocate_lock()]
+
+
+def _after_fork_in_child() -> None:
+    _MUTEX[0] = allocate_lock()
+
+
+if register_at_fork is not None:
+    register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class RLock(_ReleaseOnExit):
     """A reentrant lock: the greenlet holding it may acquire it again; like ``threading.RLock``.
 
     Only the owner may release it (RuntimeError otherwise); it is free once released as many
@@ -268,14 +422,6 @@ class RLock:
         return self._owner is not None
 
     __enter__ = acquire
-
-    def __exit__(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
     # The protocol threading.Condition (and ours) uses to wait with an RLock.
     def _is_owned(self) -> bool:

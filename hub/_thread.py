@@ -93,6 +93,8 @@ __all__ = [
 error = _thread.error
 TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
 _next_ident = itertools.count(1).__next__
+_real_allocate_lock = _core.allocate_lock
+_WaitQueue = _core.WaitQueue
 
 
 # -- identity ---------------------------------------------------------------------------------
@@ -110,7 +112,13 @@ def get_ident() -> int:
         return g._thread_ident  # a green thread
     except AttributeError:
         pass
-    if g.parent is None or isinstance(g, Hub):
+    if g.parent is None:
+        # The thread's root greenlet keeps its answer: the main greenlet asks often (every
+        # Thread() and join() calls current_thread()), and the AttributeError above is most of
+        # the cost of asking.
+        ident = g._thread_ident = _core.get_ident()
+        return ident
+    if isinstance(g, Hub):
         return _core.get_ident()
     entry = _plain_idents.get(id(g))
     if entry is not None and entry[0]() is g:
@@ -216,18 +224,24 @@ class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
     release_lock = _Lock.release
     locked_lock = _Lock.locked
 
-    def __exit__(self, *exc: Any) -> None:
-        self.release()
-
     # The protocol threading.Condition binds from its lock when the lock has it. Without it,
     # Condition wraps the lock in Python fallbacks of its own, and its _is_owned() takes and
     # releases the lock to learn whether it is held: two calls into the lock, at every wait()
     # and every notify(). These mean exactly what those fallbacks mean for a plain lock.
-    _is_owned = _Lock.locked
+    # _is_owned is the state lock's own C ``locked`` (Condition binds it once, at its
+    # construction, and then calls it without a Python frame, at every wait() and notify()).
+    # _at_fork_reinit keeps that state lock object, so the bound method never goes stale.
+    @property
+    def _is_owned(self) -> Callable[[], bool]:
+        return self._lock.locked
+
     _release_save = _Lock.release
 
     def _acquire_restore(self, _state: Any) -> None:
-        self.acquire()
+        # Lock.acquire()'s fast path spelled out: a woken Condition waiter mostly finds the
+        # lock free.
+        if not self._lock.acquire(False):
+            _Lock.acquire(self)
 
     def __repr__(self) -> str:
         state = "locked" if self.locked() else "unlocked"
@@ -237,8 +251,11 @@ class lock(_Lock):  # the stdlib's name, which repr() and __module__ checks read
     @classmethod
     def _allocate(cls) -> lock:
         """A new, unlocked cooperative lock (``allocate_lock()``)."""
+        # Lock.__init__ spelled out: a call fewer per threading.Condition wait.
         new = object.__new__(cls)
-        _Lock.__init__(new)
+        new._lock = _real_allocate_lock()
+        new._waiters = _WaitQueue()
+        new._bound = 1
         return new
 
 

@@ -38,6 +38,8 @@ from __future__ import annotations
 import threading as _threading
 from typing import Any
 
+from greenlet import getcurrent as _getcurrent
+
 from . import _core
 from ._event import Event as _Event
 from ._thread import (
@@ -57,8 +59,15 @@ from ._thread import (
     start_new_thread,
 )
 
-# RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
+_PENDING = _core.PENDING
+_TIMEOUT = _core.TIMEOUT
+_TIMEOUT_MAX = _threading.TIMEOUT_MAX
+_WaitQueue = _core.WaitQueue
+
+# Condition, RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
 __all__ = [
+    "Condition",
+    "Event",
     "Lock",
     "RealThread",
     "_CRLock",
@@ -105,6 +114,141 @@ def _wait_started(started: Any) -> None:
         started.wait()
     finally:
         hub.keep_alive(-1)
+
+
+# -- Condition: the stdlib's class, with cooperative wait and notify ----------------------------
+
+
+class Condition(_threading.Condition):
+    """``threading.Condition`` whose ``wait()`` parks the greenlet on the hub.
+
+    ``patch_thread()`` sets ``wait`` and ``notify`` on the stdlib's own class (the
+    ``Condition.wait`` and ``Condition.notify`` rows of the patch table), so
+    ``threading.Condition`` stays the class programs know, with its attributes: ``_lock``,
+    ``acquire``, ``release``, and ``_waiters``, a deque with an entry per waiter
+    (``len(cond._waiters)`` still counts them). Everything else (``wait_for``, ``notify_all``,
+    the context manager, ``Event``, ``Semaphore``, ``Barrier`` and ``queue.Queue`` on top) is the
+    stdlib's code.
+    """
+
+    # Why not the stdlib's own wait: it allocates a lock per wait, acquires it twice (the second
+    # time to block) and is woken by notify() releasing it, three calls into the Python lock on
+    # top of the wait itself. Here a wait is one entry on the core's wait queue (a WaitQueue,
+    # which is a deque: the stdlib's _waiters is upgraded to one at the first wait), suspended
+    # on the hub and claimed by notify(), as hub.Condition does (callgrind,
+    # bench/callgrind_micro.py: see docs/threading.md for the figures).
+    #
+    # The Condition's own lock guards the queue, as it guards the stdlib's deque: a waiter
+    # registers before it releases the lock and leaves after it has taken it back; notify()
+    # holds it. A waiter of another OS thread is claimed through its hub (WaitQueue's rule 4). A
+    # notification that reaches a waiter whose timeout has fired, or that is unwinding, is
+    # spent: the stdlib's semantics (its notify() released that waiter's lock all the same).
+    # An entry that is a lock is a wait that began before patching, in the stdlib's code:
+    # released, as the stdlib would.
+
+    _waiters: Any  # the stdlib's deque, then a WaitQueue (see above)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Release the lock, wait until notified or ``timeout`` expires, take the lock again.
+
+        True unless the timeout expired; as ``threading.Condition.wait``.
+        """
+        if not self._is_owned():  # type: ignore[attr-defined]
+            raise RuntimeError("cannot wait on un-acquired lock")
+        if timeout is not None:
+            if timeout > _TIMEOUT_MAX:
+                raise OverflowError("timeout value is too large")
+            if timeout < 0:
+                timeout = 0.0
+        waiters: Any = self._waiters
+        if type(waiters) is not _WaitQueue:
+            waiters = self._waiters = _WaitQueue(waiters)
+        g: Any = _getcurrent()  # Any: may carry _hub (get_hub's fast path)
+        try:
+            h = g._hub
+        except AttributeError:
+            h = _core.get_hub()
+        w = [g, _PENDING, h, None]
+        waiters.append(w)
+        saved_state = self._release_save()  # type: ignore[attr-defined]
+        value = _TIMEOUT
+        try:
+            value = h.suspend(w, timeout)
+        finally:
+            self._acquire_restore(saved_state)  # type: ignore[attr-defined]
+            if value is not True:
+                waiters.abandon(None, w)  # leaves the queue unless a claim took it out
+        return value is True
+
+    def notify(self, n: int = 1) -> None:
+        """Wake up to ``n`` waiters, the longest-waiting first; as
+        ``threading.Condition.notify``."""
+        if not self._is_owned():  # type: ignore[attr-defined]
+            raise RuntimeError("cannot notify on un-acquired lock")
+        waiters: Any = self._waiters
+        if not waiters:
+            return
+        if type(waiters) is not _WaitQueue:
+            waiters = self._waiters = _WaitQueue(waiters)
+        ident = _core.get_ident()
+        while waiters and n > 0:
+            w = waiters.popleft()
+            if type(w) is not list:
+                try:
+                    w.release()  # a stdlib waiter's lock (see the class comment)
+                except RuntimeError:
+                    pass
+                else:
+                    n -= 1
+                continue
+            # WaitQueue.claim_first's common case inlined (a waiter of this thread, still
+            # waiting): every wake-up of queue.Queue and threading.Event.
+            h = w[2]
+            if h.thread_ident == ident:
+                if w[1] is _PENDING:  # else its timeout fired first: skip it
+                    w[1] = True
+                    schedule = h.schedule  # (a local: see Hub.schedule)
+                    schedule(w)
+                    n -= 1
+            elif _WaitQueue((w,)).claim_first(True):  # through its own hub (rule 4)
+                n -= 1
+
+
+class Event(_threading.Event):
+    """``threading.Event`` whose ``wait()`` and ``set()`` take the Condition's lock directly.
+
+    ``patch_thread()`` sets them on the stdlib's own class (``Event.wait`` and ``Event.set`` in
+    the patch table): ``threading.Event`` stays the class programs know, with its ``_cond`` and
+    ``_flag``, and every Thread's ``_started``. They do what the stdlib's do, without the two
+    calls through ``Condition.__enter__`` and ``__exit__`` around the lock's own (every
+    ``Thread.start()`` waits on an Event and every new thread sets one: callgrind figures in
+    docs/threading.md).
+    """
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the flag is set, or ``timeout`` expires; the flag then (as the stdlib)."""
+        if self._flag:
+            return True  # set stays set until clear(): no lock needed to see it
+        cond: Any = self._cond  # type: ignore[attr-defined]
+        lock = cond._lock
+        lock.acquire()
+        try:
+            if self._flag:
+                return True
+            return cond.wait(timeout)
+        finally:
+            lock.release()
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter (as the stdlib)."""
+        cond: Any = self._cond  # type: ignore[attr-defined]
+        lock = cond._lock
+        lock.acquire()
+        try:
+            self._flag = True
+            cond.notify_all()
+        finally:
+            lock.release()
 
 
 class RealThread(_threading.Thread):

@@ -311,6 +311,64 @@ def test_condition_over_a_plain_lock():
     ]
 
 
+def test_condition_and_event_stay_the_stdlib_classes_with_their_attributes():
+    # wait/notify and Event.wait/set are set on the stdlib's own classes: the classes, their
+    # attributes and the FIFO order of notify(n) stay as the stdlib's; an Event and a Condition
+    # made before patching (on real locks) wait cooperatively too.
+    out = run_ok(
+        """
+        import threading, time
+        early_event = threading.Event()
+        early_cond = threading.Condition(threading.Lock())
+        import monkeypatch
+        monkeypatch.patch_all()
+        print(type(early_event) is threading.Event, type(early_event._cond) is threading.Condition)
+        cond = threading.Condition()
+        order = []
+        def waiter(i):
+            with cond:
+                order.append((i, cond.wait(30)))
+        ts = [threading.Thread(target=waiter, args=(i,)) for i in range(4)]
+        for t in ts: t.start()
+        time.sleep(0.05)
+        with cond:
+            print(len(cond._waiters))
+            cond.notify(2)
+        time.sleep(0.05)
+        print(order)
+        with cond:
+            cond.notify_all()
+        for t in ts: t.join()
+        print(sorted(order)[2:], len(cond._waiters))
+        with cond:
+            try: cond.wait(threading.TIMEOUT_MAX * 2)
+            except OverflowError as e: print("OverflowError", cond._lock._is_owned())
+        ticks = []
+        def ticker():
+            for _ in range(3):
+                ticks.append(1)
+                time.sleep(0.01)
+        threading.Thread(target=ticker).start()
+        print(early_event.wait(0.1), len(ticks) == 3)
+        threading.Timer(0.05, early_event.set).start()
+        print(early_event.wait(30), early_event.is_set(), early_event._flag)
+        with early_cond:
+            print(early_cond.wait(0.01))
+        """,
+        prelude="",
+    )
+    assert out.splitlines() == [
+        "True True",
+        "4",
+        "[(0, True), (1, True)]",
+        "[(2, True), (3, True)] 0",
+        "OverflowError True",
+        "False True",
+        "True True True",
+        "False",
+    ]
+
+
 def test_event_semaphore_barrier_and_timer():
     out = run_ok(
         """

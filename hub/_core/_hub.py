@@ -134,6 +134,10 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
         "loop_turns",
         "schedule",
         "switches",
+        # Every wake-up compares it with the waker's thread (Semaphore.release, Lock,
+        # Condition.notify, WaitQueue.claim_first): in the dict it cost +2.1% instructions
+        # per wake-up (callgrind semaphore, 13,132 against 12,862).
+        "thread_ident",
     )
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
