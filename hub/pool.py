@@ -25,6 +25,10 @@ __all__ = ["Group", "IMap", "Pool", "PoolFull"]
 
 _T = TypeVar("_T")
 _END: Any = object()
+# The argument types of apply*/kill, as gevent's Group spells them.
+_Args = Iterable[Any] | None
+_Kwds = dict[str, Any] | None
+_Killer = BaseException | type[BaseException]
 
 
 class PoolFull(Full):
@@ -139,10 +143,7 @@ class Group:
         return True
 
     def kill(
-        self,
-        exception: BaseException | type[BaseException] = GreenletExit,
-        block: bool = True,
-        timeout: float | None = None,
+        self, exception: _Killer = GreenletExit, block: bool = True, timeout: float | None = None
     ) -> None:
         """Kill every greenlet of the group; with ``block``, wait (up to ``timeout``) for them.
 
@@ -184,8 +185,8 @@ class Group:
     def apply(
         self,
         func: Callable[..., _T],
-        args: Iterable[Any] | None = None,
-        kwds: dict[str, Any] | None = None,
+        args: _Args = None,
+        kwds: _Kwds = None,
     ) -> _T:
         """Run ``func(*args, **kwds)`` in the group and return its result (or raise its error).
 
@@ -201,8 +202,8 @@ class Group:
     def apply_async(
         self,
         func: Callable[..., _T],
-        args: Iterable[Any] | None = None,
-        kwds: dict[str, Any] | None = None,
+        args: _Args = None,
+        kwds: _Kwds = None,
         callback: Callable[[_T], Any] | None = None,
     ) -> Greenlet[_T]:
         """Start ``func(*args, **kwds)`` in the group; return its Greenlet (``.get()`` waits).
@@ -224,8 +225,8 @@ class Group:
     def apply_cb(
         self,
         func: Callable[..., _T],
-        args: Iterable[Any] | None = None,
-        kwds: dict[str, Any] | None = None,
+        args: _Args = None,
+        kwds: _Kwds = None,
         callback: Callable[[_T], Any] | None = None,
     ) -> _T:
         """:meth:`apply`, then ``callback(result)`` if a callback is given; returns the result."""
