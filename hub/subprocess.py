@@ -51,7 +51,7 @@ from typing import Any
 from ._children import wait_child
 from ._core import get_hub, monotonic
 from ._greenlet import sleep
-from ._pipes import pipe_of, rebuild
+from ._pipes import WIDE, PipeFile, pipe_of, rebuild
 
 __all__ = [
     "DEVNULL",
@@ -74,8 +74,10 @@ __all__ = [
 _stdlib_init = _subprocess.Popen.__init__
 _stdlib_communicate = _subprocess.Popen._communicate
 _WNOHANG = getattr(_os, "WNOHANG", 1)
-# Per read from a pipe: what a default pipe holds. (A bigger buffer is an mmap'd allocation per
-# read, whose page faults cost more than the extra reads.)
+# Per read from a pipe: what a default pipe holds. A read that comes back this full found the
+# child blocked on a full pipe: the pipe is widened (see _Reading) and reads go through one
+# preallocated buffer of the wide size (a fresh bytes that big per read would be an mmap'd
+# allocation, whose page faults cost more than the reads saved).
 _READ = 1 << 16
 # Per write to a pipe: the kernel takes what fits.
 _WRITE = 1 << 20
@@ -161,6 +163,11 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
         readers = [f for f in (self.stdout, self.stderr) if f and not f.closed]
         writer = self.stdin if self.stdin and input and not self.stdin.closed else None
         view = memoryview(self._input) if writer is not None and self._input else None
+        # A pipe size the caller chose (Popen's pipesize) is kept as it is.
+        reading = _Reading(getattr(self, "pipesize", -1) <= 0)
+        big_input = view is not None and len(view) - self._input_offset > _READ
+        if writer is not None and big_input and reading.may_widen:
+            pipe_of(writer).widen()  # type: ignore[union-attr]
         while readers or writer is not None:
             progress = False
             if writer is not None:
@@ -168,7 +175,7 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
                 if done:
                     writer = None
             for f in list(readers):
-                data = pipe_of(f).try_read(_READ)  # type: ignore[union-attr]
+                data = reading.read(pipe_of(f))  # type: ignore[arg-type]
                 if data is None:
                     continue
                 progress = True
@@ -198,6 +205,35 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
             if stderr is not None:
                 stderr = self._translate_newlines(stderr, self.stderr.encoding, self.stderr.errors)
         return stdout, stderr
+
+
+class _Reading:
+    """The reads of one ``_communicate`` call: small ones at first, and once a pipe is found
+    full, a wider pipe and reads into one preallocated buffer (see ``_READ``)."""
+
+    def __init__(self, may_widen: bool) -> None:
+        self.may_widen = may_widen
+        self._buffer: memoryview | None = None
+
+    def read(self, pipe: PipeFile) -> Any:
+        """What the pipe has (bytes or a view of the buffer, valid until the next read), b""
+        at EOF, or None if nothing is there yet."""
+        if self._buffer is None:
+            data = pipe.try_read(_READ)
+            if data is not None and len(data) == _READ:
+                self._full(pipe)
+                self._buffer = memoryview(bytearray(WIDE))
+            return data
+        n = pipe.try_readinto(self._buffer)
+        if n is None:
+            return None
+        if n == len(self._buffer):
+            self._full(pipe)  # the other output pipe, full too
+        return self._buffer[:n]
+
+    def _full(self, pipe: PipeFile) -> None:
+        if self.may_widen:
+            pipe.widen()
 
 
 def _check_deadline(

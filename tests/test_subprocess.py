@@ -70,6 +70,39 @@ def test_communicate_ten_megabytes_both_ways():
     assert out == data and err is None and p.returncode == 0
 
 
+def test_big_output_on_both_pipes_through_a_timeout_and_a_retry():
+    # Both pipes fill up at once, and the retry after TimeoutExpired resumes the same transfer.
+    mb = 1 << 20
+    code = (
+        "import sys, time\n"
+        "def out(f, c): f.buffer.write(c * (1 << 20)); f.buffer.flush()\n"
+        "out(sys.stdout, b'o'); out(sys.stderr, b'e')\n"
+        "time.sleep(0.5)\n"
+        "out(sys.stdout, b'O'); out(sys.stderr, b'E')\n"
+    )
+    p = subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        p.communicate(memoryview(b""), timeout=0.2)
+    out, err = p.communicate(timeout=30)
+    assert out == b"o" * mb + b"O" * mb and err == b"e" * mb + b"E" * mb
+    assert out.startswith(info.value.output or b"") and err.startswith(info.value.stderr or b"")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_GETPIPE_SZ is Linux's")
+def test_a_pipe_size_the_caller_chose_is_kept():
+    # communicate() may widen a full pipe, but never one given a size with Popen(pipesize=).
+    import fcntl
+
+    code = "import sys, time\nsys.stdout.buffer.write(b'x' * (4 << 20))\nsys.stdout.flush()\n"
+    code += "time.sleep(30)"
+    size = 1 << 17
+    with subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, pipesize=size) as p:
+        with pytest.raises(subprocess.TimeoutExpired):
+            p.communicate(timeout=1)
+        assert fcntl.fcntl(p.stdout.fileno(), fcntl.F_GETPIPE_SZ) == size
+        p.kill()
+
+
 def test_communicate_stdout_and_stderr_together_text_mode():
     code = "import sys\nfor i in range(20000):\n print(i); print(-i, file=sys.stderr)"
     out, err = subprocess.Popen(
