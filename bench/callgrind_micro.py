@@ -8,8 +8,8 @@ under ``valgrind --tool=callgrind`` at two scales (after the same warm-up), and 
 instructions divided by the difference in operations is reported, so interpreter start-up,
 imports and the warm-up cancel out. When helper threads run (``sleep0_monitor``'s watchdog, the
 ``thread_*`` workloads' threads) the figure is also split into the main thread's share and
-theirs (see ``callgrind_echo.callgrind_threads``). Use a Python that has the toolkits installed (``.venv-bench``)
-to compare with gevent.
+theirs (see ``callgrind_echo.callgrind_threads``). Use a Python that has the toolkits installed
+(``.venv-bench``) to compare with gevent.
 """
 
 from __future__ import annotations
