@@ -14,7 +14,7 @@ from typing import Any
 
 from greenlet import GreenletExit, getcurrent, greenlet
 
-from ._core import get_hub
+from ._core import get_hub, hub_of
 
 __all__ = ["getswitchinterval", "kill", "setswitchinterval", "spawn_raw"]
 
@@ -37,7 +37,8 @@ def kill(
     the exception is raised in ``greenlet`` when the hub next runs it. With ``block``, wait (up to
     ``timeout``) until it is dead. A ``hub.Greenlet`` is killed with its own ``kill()`` (so one
     that never started never runs); a dead greenlet is left alone. Killing the calling greenlet
-    raises ``exception`` here and now.
+    raises ``exception`` here and now. A raw greenlet of another OS thread is killed by that
+    thread's hub (safely, from any thread); ``block`` then waits on this thread's hub.
     """
     if greenlet.dead:
         return
@@ -47,10 +48,16 @@ def kill(
         return
     if greenlet is getcurrent():
         raise exception
-    hub = get_hub()
-    hub.run_callback(_throw_if_alive, greenlet, exception)
+    here = get_hub()
+    # The throw must run in the greenlet's own thread, by its own hub: greenlet refuses a switch
+    # into another thread's greenlet, so the caller's hub would only report that error.
+    target_hub = hub_of(greenlet)
+    if target_hub is None or target_hub is here:
+        here.run_callback(_throw_if_alive, greenlet, exception)
+    else:
+        target_hub.run_threadsafe(_throw_if_alive, greenlet, exception)
     if block:
-        _wait_dead(hub, greenlet, timeout)
+        _wait_dead(here, greenlet, timeout)
 
 
 def _throw_if_alive(target: greenlet, exception: BaseException | type[BaseException]) -> None:

@@ -50,15 +50,20 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from ._core import PENDING, TIMEOUT, get_hub, monotonic, signal_signal, wake
+from ._core import (
+    PENDING,
+    TIMEOUT,
+    get_hub,
+    monotonic,
+    os_pidfd_open,
+    os_waitid,
+    signal_getsignal,
+    signal_signal,
+    wake,
+)
 
 __all__ = ["pidfd_supported", "wait_any", "wait_child"]
 
-_pidfd_open = getattr(os, "pidfd_open", None)
-# The stdlib's, captured before any patching: what the C level really calls (hub.signal's
-# trampoline, say), which is what the SIGCHLD handler must chain to.
-_getsignal = signal.getsignal
-_waitid = getattr(os, "waitid", None)
 _WNOWAIT = getattr(os, "WNOWAIT", 0)
 _WEXITED = getattr(os, "WEXITED", 0)
 _WNOHANG = getattr(os, "WNOHANG", 1)
@@ -69,7 +74,7 @@ _NO_PIDFD = (errno.ENOSYS, errno.EPERM, errno.EACCES, errno.EINVAL)
 _RECHECK_FIRST, _RECHECK_GROWTH, _RECHECK_MAX = 0.001, 2.0, 0.5
 
 _state = {
-    "pidfd": _pidfd_open is not None and os.environ.get("GREENPATCH_CHILD_WATCHER") != "sigchld"
+    "pidfd": os_pidfd_open is not None and os.environ.get("GREENPATCH_CHILD_WATCHER") != "sigchld"
 }
 
 
@@ -87,7 +92,7 @@ def wait_child(pid: int, timeout: float | None = None) -> bool:
     """
     if _state["pidfd"]:
         try:
-            fd = _pidfd_open(pid)  # type: ignore[misc]
+            fd = os_pidfd_open(pid)
         except ProcessLookupError:
             return True  # gone (reaped by somebody): the caller's waitpid says ECHILD
         except OSError as exc:
@@ -118,7 +123,7 @@ def wait_any(idtype: int, id: int, flags: int, timeout: float | None = None) -> 
     Where ``os.waitid`` does not exist, the caller's own blocking call is the only correct way
     left: it returns True at once and the caller must not loop (see ``hub.os``).
     """
-    if _waitid is None:
+    if os_waitid is None:
         return True
     pool = get_hub().threadpool
     result = pool.spawn(_blocking_waitid, idtype, id, flags | _WNOWAIT)
@@ -127,7 +132,7 @@ def wait_any(idtype: int, id: int, flags: int, timeout: float | None = None) -> 
 
 def _blocking_waitid(idtype: int, id: int, flags: int) -> None:
     try:
-        _waitid(idtype, id, flags & ~_WNOHANG)  # type: ignore[misc]
+        os_waitid(idtype, id, flags & ~_WNOHANG)
     except ChildProcessError:
         pass  # nothing to wait for: the caller's own call reports ECHILD
 
@@ -145,7 +150,9 @@ class _SigchldWatcher:
         # Only the main thread may set a handler; elsewhere the re-check timer does the work.
         if self._installed or not hasattr(signal, "SIGCHLD"):
             return
-        previous = _getsignal(signal.SIGCHLD)
+        # The stdlib's getsignal, never a patched one: what the C level really calls (hub.signal's
+        # trampoline, say) is what this handler must chain to.
+        previous = signal_getsignal(signal.SIGCHLD)
         if previous is signal.SIG_IGN:
             return  # the kernel reaps every child itself: the caller's waitpid says ECHILD
         try:
@@ -202,8 +209,8 @@ class _SigchldWatcher:
 def _exited(pid: int) -> bool:
     """True if child ``pid`` has exited (its status stays uncollected) or is not ours at all."""
     try:
-        if _waitid is not None and _P_PID is not None:
-            return _waitid(_P_PID, pid, _WEXITED | _WNOHANG | _WNOWAIT) is not None
+        if os_waitid is not None and _P_PID is not None:
+            return os_waitid(_P_PID, pid, _WEXITED | _WNOHANG | _WNOWAIT) is not None
         # No waitid: a signal 0 tells whether the pid still exists (a zombie still does, so
         # this errs towards "not yet" and the re-check timer carries the wait).
         os.kill(pid, 0)

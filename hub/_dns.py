@@ -17,25 +17,13 @@ from typing import Any
 
 from ._core import get_hub
 
-__all__ = [
-    "getaddrinfo",
-    "getfqdn",
-    "gethostbyaddr",
-    "gethostbyname",
-    "gethostbyname_ex",
-    "getnameinfo",
-    "is_numeric_host",
-]
+# No __all__: hub.socket exports these functions under the stdlib's names (and lists them).
 
-# The stdlib's own functions, captured before any patching (patch_all replaces the module's
-# attributes, never these references).
+# socket.getaddrinfo, captured before any patching: patch_all() replaces the socket module's
+# attribute, never this reference. (It wraps _socket's to return the stdlib's enums.) The other
+# resolvers are _socket's own C functions, looked up there at call time: patch_all() patches
+# the socket module's names, never the _socket module's.
 _getaddrinfo = _stdlib_socket.getaddrinfo
-_gethostbyname = _socket.gethostbyname
-_gethostbyname_ex = _socket.gethostbyname_ex
-_gethostbyaddr = _socket.gethostbyaddr
-_getnameinfo = _socket.getnameinfo
-_gethostname = _socket.gethostname
-_inet_pton = _socket.inet_pton
 _AF_INET = _socket.AF_INET
 _NUMERIC_NAMEINFO = _socket.NI_NUMERICHOST | _socket.NI_NUMERICSERV
 
@@ -54,12 +42,12 @@ def is_numeric_host(host: Any) -> bool:
     if not host:
         return False
     try:
-        _inet_pton(_AF_INET, host)
+        _socket.inet_pton(_AF_INET, host)
         return True
     except (OSError, ValueError):
         pass
     try:
-        _inet_pton(_socket.AF_INET6, host.split("%", 1)[0])
+        _socket.inet_pton(_socket.AF_INET6, host.split("%", 1)[0])
         return True
     except (OSError, ValueError):
         return False
@@ -87,18 +75,18 @@ def getaddrinfo(
 def gethostbyname(hostname: str) -> str:
     """Cooperative :func:`socket.gethostbyname`."""
     if is_numeric_host(hostname) and hostname is not None:
-        return _gethostbyname(hostname)
-    return _in_thread(_gethostbyname, hostname)
+        return _socket.gethostbyname(hostname)
+    return _in_thread(_socket.gethostbyname, hostname)
 
 
 def gethostbyname_ex(hostname: str) -> tuple[str, list[str], list[str]]:
     """Cooperative :func:`socket.gethostbyname_ex`."""
-    return _in_thread(_gethostbyname_ex, hostname)
+    return _in_thread(_socket.gethostbyname_ex, hostname)
 
 
 def gethostbyaddr(ip_address: str) -> tuple[str, list[str], list[str]]:
     """Cooperative :func:`socket.gethostbyaddr`."""
-    return _in_thread(_gethostbyaddr, ip_address)
+    return _in_thread(_socket.gethostbyaddr, ip_address)
 
 
 def getnameinfo(sockaddr: tuple[Any, ...], flags: int) -> tuple[str, str]:
@@ -110,15 +98,15 @@ def getnameinfo(sockaddr: tuple[Any, ...], flags: int) -> tuple[str, str]:
         del sockaddr
         raise TypeError("getnameinfo() argument 1 must be a tuple")
     if isinstance(flags, int) and flags & _NUMERIC_NAMEINFO == _NUMERIC_NAMEINFO:
-        return _getnameinfo(sockaddr, flags)
-    return _in_thread(_getnameinfo, sockaddr, flags)
+        return _socket.getnameinfo(sockaddr, flags)
+    return _in_thread(_socket.getnameinfo, sockaddr, flags)
 
 
 def getfqdn(name: str = "") -> str:
     """Cooperative :func:`socket.getfqdn`: the first dotted name among the host's names."""
     name = name.strip()
     if not name or name in ("0.0.0.0", "::"):
-        name = _gethostname()
+        name = _socket.gethostname()
     try:
         hostname, aliases, _ = gethostbyaddr(name)
     except OSError:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import errno
 import os
 import select
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from greenlet import getcurrent
 
-from ._core import PENDING, get_hub
+from ._core import PENDING, get_hub, poll_now
 
 __all__ = ["cancel_wait", "wait_any", "wait_read", "wait_readwrite", "wait_write"]
 
@@ -28,10 +29,6 @@ def _fileno(fd: FileDescriptorLike) -> int:
     return fd if isinstance(fd, int) else fd.fileno()
 
 
-# The stdlib's poll, taken when hub is imported, before patch_all() can replace it.
-_real_poll = select.poll
-
-
 def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
     # The hub's epoll is edge-triggered: an edge that an earlier wait consumed is not reported
     # again, so a caller that did not drain the fd would wait for ever. These functions promise
@@ -39,10 +36,8 @@ def _ready_now(fd: int, readable: bool, writable: bool) -> bool:
     # ask the kernel once, without blocking.
     if fd < 0:  # a closed socket's fileno(): the stdlib's answer for a call on it
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
-    p = _real_poll()
-    p.register(fd, (select.POLLIN if readable else 0) | (select.POLLOUT if writable else 0))
-    events = p.poll(0)
-    if events and events[0][1] & select.POLLNVAL:
+    events = poll_now(fd, (select.POLLIN if readable else 0) | (select.POLLOUT if writable else 0))
+    if events & select.POLLNVAL:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
     return bool(events)
 
@@ -66,9 +61,7 @@ def _wait(
 
 
 def wait_read(
-    fd: FileDescriptorLike,
-    timeout: float | None = None,
-    timeout_exc: _TimeoutExc = None,
+    fd: FileDescriptorLike, timeout: float | None = None, timeout_exc: _TimeoutExc = None
 ) -> None:
     """Block the current greenlet until ``fd`` (an int or an object with ``fileno()``) is readable.
 
@@ -81,21 +74,34 @@ def wait_read(
 
 
 def wait_write(
-    fd: FileDescriptorLike,
-    timeout: float | None = None,
-    timeout_exc: _TimeoutExc = None,
+    fd: FileDescriptorLike, timeout: float | None = None, timeout_exc: _TimeoutExc = None
 ) -> None:
     """Block the current greenlet until ``fd`` is writable; see :func:`wait_read`."""
     _wait(fd, False, True, timeout, timeout_exc)
 
 
 def wait_readwrite(
-    fd: FileDescriptorLike,
-    timeout: float | None = None,
-    timeout_exc: _TimeoutExc = None,
+    fd: FileDescriptorLike, timeout: float | None = None, timeout_exc: _TimeoutExc = None
 ) -> None:
     """Block the current greenlet until ``fd`` is readable or writable; see :func:`wait_read`."""
     _wait(fd, True, True, timeout, timeout_exc)
+
+
+def time_left(hub: Any, timeout: float | None) -> Iterator[float | None]:
+    """The timeout of each turn of a wait-and-retry loop (select, poll, a selector's select).
+
+    Forever None when ``timeout`` is None; otherwise the seconds left of ``timeout`` on the hub's
+    clock, counted from this call, and no more turns once they have run out. The loop ends
+    then (``for ... else``): the caller returns its empty answer.
+    """
+    if timeout is None:
+        while True:
+            yield None
+    deadline = hub.clock() + timeout
+    remaining = timeout
+    while remaining > 0:
+        yield remaining
+        remaining = deadline - hub.clock()
 
 
 def wait_any(read_fds: Any, write_fds: Any, remaining: float | None) -> tuple[bool, set[int]]:

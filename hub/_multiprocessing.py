@@ -33,7 +33,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from ._core import get_hub, monotonic, real_poll
+from ._core import get_hub, monotonic, poll_now
 from ._event import Event
 from ._greenlet import sleep
 from ._io_waits import wait_read, wait_write
@@ -43,7 +43,6 @@ __all__: list[str] = []
 
 _read = os.read
 _write = os.write
-_poll = real_poll  # the stdlib's, captured by the core before any patching
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT
 _PIPE_BUF = getattr(select, "PIPE_BUF", 512)
@@ -69,12 +68,6 @@ class _WaitSelector(PollSelector):
         return ready
 
 
-def _ready(fd: int, event: int) -> bool:
-    p = _poll()
-    p.register(fd, event)
-    return bool(p.poll(0))
-
-
 class Connection:
     """The cooperative methods set on ``multiprocessing.connection.Connection``."""
 
@@ -85,7 +78,7 @@ class Connection:
         handle = self._handle
         remaining = size
         while remaining > 0:
-            while not _ready(handle, _POLLIN):  # POLLHUP and POLLERR count as ready too
+            while not poll_now(handle, _POLLIN):  # POLLHUP and POLLERR count as ready too
                 wait_read(handle)
             chunk = read(handle, remaining)
             n = len(chunk)
@@ -101,7 +94,7 @@ class Connection:
         view = memoryview(buf)
         handle = self._handle
         while view:
-            while not _ready(handle, _POLLOUT):
+            while not poll_now(handle, _POLLOUT):
                 wait_write(handle)
             n = write(handle, view[:_PIPE_BUF])
             view = view[n:]

@@ -27,9 +27,10 @@ import io
 import os
 import select
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from ._core import FdState, get_hub, real_poll
+from ._core import FdState, get_hub, poll_now
 
 __all__ = ["PipeFile", "pipe_of"]
 
@@ -71,10 +72,7 @@ class PipeFile(io.FileIO):
         return st
 
     def _ready(self, write: bool) -> bool:
-        # poll, not select: select refuses fds of 1024 and up (a program with many sockets).
-        p = real_poll()
-        p.register(self.fileno(), _POLLOUT if write else _POLLIN)
-        return bool(p.poll(0))
+        return bool(poll_now(self.fileno(), _POLLOUT if write else _POLLIN))
 
     def try_read(self, size: int = _CHUNK) -> bytes | None:
         """Up to ``size`` bytes without waiting: None if none are there yet, b"" at EOF."""
@@ -93,11 +91,7 @@ class PipeFile(io.FileIO):
     def read(self, size: int = -1) -> bytes:  # type: ignore[override]
         if size is None or size < 0:
             return self.readall()
-        while True:
-            data = self.try_read(size)
-            if data is not None:
-                return data
-            self.wait(False)
+        return self._until_done(self.try_read, size, False)
 
     def readall(self) -> bytes:
         parts: list[bytes] = []
@@ -108,19 +102,24 @@ class PipeFile(io.FileIO):
             parts.append(data)
 
     def readinto(self, buffer: Any) -> int:
-        while True:
-            if not self._shared or self._ready(False):
-                n = super().readinto(buffer)
-                if n is not None:
-                    return n
-            self.wait(False)
+        return self._until_done(self._try_readinto, buffer, False)
 
     def write(self, data: Any) -> int:
+        return self._until_done(self.try_write, data, True)
+
+    def _try_readinto(self, buffer: Any) -> int | None:
+        if self._shared and not self._ready(False):
+            return None
+        return super().readinto(buffer)
+
+    def _until_done(self, attempt: Callable[[Any], Any], arg: Any, write: bool) -> Any:
+        # The blocking calls: try first, wait second. ``attempt(arg)`` answers None while the
+        # pipe is not ready (empty, or full when ``write``), and is tried again once it may be.
         while True:
-            n = self.try_write(data)
-            if n is not None:
-                return n
-            self.wait(True)
+            result = attempt(arg)
+            if result is not None:
+                return result
+            self.wait(write)
 
     def close(self) -> None:
         if not self.closed:

@@ -70,6 +70,7 @@ from ._greenlet import sleep as _sleep
 from ._lock import Lock as _Lock
 from ._lock import RLock as _RLock
 from .local import local as _greenlet_local
+from .signal import call_handler as _signal_call_handler
 
 __all__ = [
     "TIMEOUT_MAX",
@@ -318,8 +319,18 @@ def interrupt_main(signum: int = signal.SIGINT) -> None:
     is whatever greenlet runs then: called from a green thread, that is the caller itself. So
     there, with the default SIGINT handler, the KeyboardInterrupt is thrown into the main
     greenlet instead (through its hub), where the stdlib would raise it.
+
+    Called by the main greenlet, a Python handler installed through the cooperative
+    ``signal.signal`` runs right here (:func:`hub.signal.call_handler`), so that what it raises
+    comes out of this call as with the stdlib, rather than in a greenlet of its own.
     """
     g = getcurrent()
+    if (
+        g.parent is None
+        and _core.get_ident() == _core.main_thread_ident
+        and _signal_call_handler(signum, sys._getframe(1))
+    ):
+        return
     if (
         g.parent is not None
         and signum == signal.SIGINT
@@ -340,6 +351,8 @@ def interrupt_main(signum: int = signal.SIGINT) -> None:
 _DUMMY_LEAVES_WITH_THREAD = sys.version_info >= (3, 13)
 # Green threads alive (started, not finished), for _count().
 _live = [0]
+# The same threads by ident, for hub._asyncexc (find_green_thread).
+_running: dict[int, _GreenThread] = {}
 
 
 class _GreenThread(Greenlet):
@@ -360,6 +373,7 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
     # releases the sentinel locks (3.10-3.12) and marks the handle done (3.13).
     me: Any = getcurrent()
     _live[0] += 1
+    _running[me._thread_ident] = me
     try:
         function(*args, **kwargs)
     except (SystemExit, GreenletExit):
@@ -368,6 +382,7 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         _unraisable(exc, function)
     finally:
         _live[0] -= 1
+        del _running[me._thread_ident]
         # A _DummyThread made for this thread (current_thread() in a thread not started by
         # threading) goes with it on 3.13, as it does there for OS threads; before, it stays in
         # threading._active (and CPython's tests rely on both).
@@ -420,6 +435,11 @@ def _unraisable(exc: BaseException, function: Any) -> None:
         stream.flush()
     except Exception:
         pass  # no usable stderr: nothing better to do, as in the C code
+
+
+def find_green_thread(ident: int) -> Greenlet[Any] | None:
+    """The running green thread whose ident is ``ident``, if there is one (any OS thread's)."""
+    return _running.get(ident)
 
 
 def _check_start_args(function: Any, args: Any, kwargs: Any) -> None:

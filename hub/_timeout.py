@@ -90,10 +90,7 @@ class Timeout(BaseException):
         return self
 
     def __exit__(
-        self,
-        typ: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
+        self, typ: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> bool | None:
         self.cancel()
         if value is self and self.exception is False:

@@ -28,14 +28,10 @@ import select as _select
 from collections.abc import Generator
 from typing import Any
 
-from ._core import get_hub
+from ._core import get_hub, poll_now
 
 __all__ = ["psycopg2_wait_callback", "wait_psycopg"]
 
-# Captured at import, before patch_all() replaces select.poll (this module is imported by
-# monkeypatch before it patches anything). Even a patched poll() would be correct here: a zero
-# timeout never waits.
-_real_poll = _select.poll
 _POLLIN = _select.POLLIN
 _POLLOUT = _select.POLLOUT
 _POLLNVAL = _select.POLLNVAL
@@ -53,12 +49,9 @@ class _ClosedFd(Exception):
 
 def _ready_now(fd: int, want: int) -> int:
     """What of ``want`` (READ/WRITE bits) ``fd`` is ready for right now, without waiting."""
-    p = _real_poll()
-    p.register(fd, _POLL_MASK[want])
-    events = p.poll(0)
-    if not events:
+    ev = poll_now(fd, _POLL_MASK[want])
+    if not ev:
         return 0
-    ev = events[0][1]
     if ev & _POLLNVAL:
         raise _ClosedFd(fd)
     if ev & _POLLERRS:

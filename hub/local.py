@@ -15,6 +15,7 @@ when the greenlet is freed, so neither a finished greenlet nor a dropped ``local
 from __future__ import annotations
 
 import weakref
+from functools import partial
 from typing import Any
 
 from greenlet import getcurrent
@@ -76,6 +77,24 @@ def _is_data_descriptor(attr: Any) -> bool:
     return hasattr(t, "__set__") or hasattr(t, "__delete__")
 
 
+def _descriptor_hook(obj: local, name: str, hook: str) -> Any:
+    """``obj``'s class attribute ``name`` bound to its ``__set__``/``__delete__`` (``hook``), or
+    None when the class defines no such descriptor and the greenlet's own dict is the place.
+
+    What ``__setattr__`` and ``__delattr__`` share, as ``object``'s would: ``__dict__`` itself is
+    read-only, and a data descriptor of the class (a property, a slot) wins over the dict.
+    """
+    cls = type(obj)
+    if name == "__dict__":
+        raise AttributeError(f"{cls.__name__!r} object attribute '__dict__' is read-only")
+    _dict_of(obj)  # the greenlet's dict exists (and __init__ ran for it) before a descriptor runs
+    attr = _class_attr(cls, name)
+    if attr is _MISSING:
+        return None
+    method = getattr(type(attr), hook, None)
+    return None if method is None else partial(method, attr, obj)
+
+
 class local:
     """Attributes private to each greenlet; subclass it like ``threading.local``."""
 
@@ -110,32 +129,18 @@ class local:
         raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "__dict__":
-            raise AttributeError(
-                f"{type(self).__name__!r} object attribute '__dict__' is read-only"
-            )
-        d = _dict_of(self)
-        attr = _class_attr(type(self), name)
-        if attr is not _MISSING:
-            setter = getattr(type(attr), "__set__", None)
-            if setter is not None:
-                setter(attr, self, value)
-                return
-        d[name] = value
+        setter = _descriptor_hook(self, name, "__set__")
+        if setter is not None:
+            setter(value)
+        else:
+            _dict_of(self)[name] = value
 
     def __delattr__(self, name: str) -> None:
-        if name == "__dict__":
-            raise AttributeError(
-                f"{type(self).__name__!r} object attribute '__dict__' is read-only"
-            )
-        d = _dict_of(self)
-        attr = _class_attr(type(self), name)
-        if attr is not _MISSING:
-            deleter = getattr(type(attr), "__delete__", None)
-            if deleter is not None:
-                deleter(attr, self)
-                return
+        deleter = _descriptor_hook(self, name, "__delete__")
+        if deleter is not None:
+            deleter()
+            return
         try:
-            del d[name]
+            del _dict_of(self)[name]
         except KeyError:
             raise AttributeError(name) from None

@@ -20,7 +20,15 @@ import os as _os
 from typing import Any
 
 from ._children import wait_any, wait_child
-from ._core import reinit
+from ._core import (
+    os_fork,
+    os_forkpty,
+    os_wait3,
+    os_wait4,
+    os_waitid,
+    os_waitpid,
+    reinit,
+)
 from ._io_waits import wait_read
 
 __all__ = [
@@ -35,11 +43,8 @@ __all__ = [
     "waitpid",
 ]
 
-# The stdlib's functions, captured before any patching (a patched os.waitpid is this module's).
-_waitpid = getattr(_os, "waitpid", None)
-_wait3 = getattr(_os, "wait3", None)
-_wait4 = getattr(_os, "wait4", None)
-_waitid = getattr(_os, "waitid", None)
+# The stdlib's functions are hub._core's, captured before any patching (a patched os.waitpid
+# is this module's); the constants are read here.
 _WNOHANG = getattr(_os, "WNOHANG", 1)
 _WUNTRACED = getattr(_os, "WUNTRACED", 0)
 _WCONTINUED = getattr(_os, "WCONTINUED", 0)
@@ -50,8 +55,6 @@ _P_PGID = getattr(_os, "P_PGID", 2)
 _P_ALL = getattr(_os, "P_ALL", 0)
 _P_PIDFD = getattr(_os, "P_PIDFD", None)
 
-_fork = getattr(_os, "fork", None)
-_forkpty = getattr(_os, "forkpty", None)
 #: The stdlib's ``os.posix_spawn``: it returns as soon as the child exists.
 posix_spawn: Any = getattr(_os, "posix_spawn", None)
 #: The stdlib's ``os.posix_spawnp``.
@@ -63,7 +66,7 @@ def fork() -> int:
     wake-up fd, the fds it knew registered again, thread-pool jobs of the parent failed), and
     the child's pid in the parent. The hub's ``os.register_at_fork`` hook does that work for
     every fork Python makes; :func:`hub.reinit` repeats it only if that hook did not run."""
-    pid = _fork()  # type: ignore[misc]
+    pid = os_fork()
     if pid == 0:
         reinit()
     return pid
@@ -72,7 +75,7 @@ def fork() -> int:
 def forkpty() -> tuple[int, int]:
     """``os.forkpty``: (0, -1) in the child, whose hub is re-initialised as after
     :func:`fork`; (child pid, fd of the pseudo-terminal's controlling end) in the parent."""
-    pid, fd = _forkpty()  # type: ignore[misc]
+    pid, fd = os_forkpty()
     if pid == 0:
         reinit()
     return pid, fd
@@ -106,7 +109,7 @@ def _wait_for(pid: int, options: int) -> bool:
         wait_child(pid)  # a pidfd reports exit only
         return True
     idtype, id_ = _target(pid)
-    return wait_any(idtype, id_, _waitid_flags(options)) and _waitid is not None
+    return wait_any(idtype, id_, _waitid_flags(options)) and os_waitid is not None
 
 
 def _waiting(call: Any, args: tuple[Any, ...], pid: int, options: int) -> Any:
@@ -123,30 +126,30 @@ def _waiting(call: Any, args: tuple[Any, ...], pid: int, options: int) -> Any:
 
 def waitpid(pid: int, options: int, /) -> tuple[int, int]:
     """``os.waitpid``, waiting on the hub instead of blocking the thread (see the module doc)."""
-    return _waiting(_waitpid, (pid,), pid, options)
+    return _waiting(os_waitpid, (pid,), pid, options)
 
 
 def wait() -> tuple[int, int]:
     """``os.wait``: any child's exit, waiting on the hub."""
-    return _waiting(_waitpid, (-1,), -1, 0)
+    return _waiting(os_waitpid, (-1,), -1, 0)
 
 
 def wait3(options: int) -> tuple[int, int, Any]:
     """``os.wait3``: (pid, status, rusage), waiting on the hub unless ``options`` has WNOHANG."""
-    return _waiting(_wait3, (), -1, options)
+    return _waiting(os_wait3, (), -1, options)
 
 
 def wait4(pid: int, options: int) -> tuple[int, int, Any]:
     """``os.wait4``: (pid, status, rusage) of ``pid``, waiting on the hub unless WNOHANG."""
-    return _waiting(_wait4, (pid,), pid, options)
+    return _waiting(os_wait4, (pid,), pid, options)
 
 
 def waitid(idtype: int, id: int, options: int, /) -> Any:
     """``os.waitid``, waiting on the hub unless ``options`` has WNOHANG."""
     if options & _WNOHANG:
-        return _waitid(idtype, id, options)  # type: ignore[misc]
+        return os_waitid(idtype, id, options)
     while True:
-        result = _waitid(idtype, id, options | _WNOHANG)  # type: ignore[misc]
+        result = os_waitid(idtype, id, options | _WNOHANG)
         if result is not None:
             return result
         exit_only = not options & (_WSTOPPED | _WCONTINUED)

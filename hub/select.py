@@ -28,7 +28,7 @@ from select import *
 from typing import Any
 
 from ._core import get_hub as _get_hub
-from ._io_waits import wait_any
+from ._io_waits import time_left, wait_any
 
 __all__ = sorted({*getattr(_stdlib_select, "__all__", []), "error", "poll", "select"})
 
@@ -47,15 +47,20 @@ def _fileno(obj: Any) -> int:
     return obj.fileno()
 
 
-def _check_timeout(timeout: Any) -> float | None:
-    """The stdlib's validation of select()'s timeout argument."""
+def _timeout_number(timeout: Any, kind: str) -> float | None:
+    """``timeout`` as a float (None stays None); the stdlib's TypeError for anything else."""
     if timeout is None:
         return None
     try:
-        value = float(timeout)
+        return float(timeout)
     except (TypeError, ValueError):
-        raise TypeError("timeout must be a float or None") from None
-    if value < 0:
+        raise TypeError(f"timeout must be {kind} or None") from None
+
+
+def _check_timeout(timeout: Any) -> float | None:
+    """The stdlib's validation of select()'s timeout argument: seconds, never negative."""
+    value = _timeout_number(timeout, "a float")
+    if value is not None and value < 0:
         raise ValueError("timeout must be non-negative")
     return value
 
@@ -106,20 +111,16 @@ def select(
     result = _select(rlist, wlist, xlist, 0)
     if result[0] or result[1] or result[2] or timeout == 0:
         return result
-    hub = _get_hub()
-    deadline = None if timeout is None else hub.clock() + timeout
     # From here on each object is the fd number it had when the call began (see _select_numbers).
     pairs = tuple([(obj, _fileno(obj)) for obj in group] for group in (rlist, wlist, xlist))
     read_fds = {fd for _, fd in pairs[0]} | {fd for _, fd in pairs[2]}
     write_fds = {fd for _, fd in pairs[1]}
-    while True:
-        remaining = None if deadline is None else deadline - hub.clock()
-        if remaining is not None and remaining <= 0:
-            return [], [], []
+    for remaining in time_left(_get_hub(), timeout):
         woken, closed = wait_any(read_fds, write_fds, remaining)
         result = _select_numbers(pairs, closed)
         if result[0] or result[1] or result[2] or not woken:
             return result
+    return [], [], []
 
 
 def poll() -> _PollObject:
@@ -168,12 +169,7 @@ class _PollObject:
         ms = _poll_timeout_ms(timeout)
         if ms == 0:
             return result
-        hub = _get_hub()
-        deadline = None if ms is None else hub.clock() + ms / 1000.0
-        while True:
-            remaining = None if deadline is None else deadline - hub.clock()
-            if remaining is not None and remaining <= 0:
-                return []
+        for remaining in time_left(_get_hub(), None if ms is None else ms / 1000.0):
             read_fds = [fd for fd, mask in self._fds.items() if mask & _READ_MASK]
             write_fds = [fd for fd, mask in self._fds.items() if mask & _WRITE_MASK]
             woken, closed = wait_any(read_fds, write_fds, remaining)
@@ -185,6 +181,7 @@ class _PollObject:
                 result += [(fd, _POLLNVAL) for fd in self._fds if fd in closed]
             if result or not woken:
                 return result
+        return []
 
 
 # The stdlib's type is named after the function that makes it (select.poll).
@@ -193,13 +190,8 @@ _PollObject.__name__ = _PollObject.__qualname__ = "poll"
 
 def _poll_timeout_ms(timeout: Any) -> float | None:
     """poll()'s timeout rules: None or negative waits forever; TypeError for non-numbers."""
-    if timeout is None:
-        return None
-    try:
-        ms = float(timeout)
-    except (TypeError, ValueError):
-        raise TypeError("timeout must be an integer or None") from None
-    return None if ms < 0 else ms
+    ms = _timeout_number(timeout, "an integer")
+    return None if ms is None or ms < 0 else ms
 
 
 if _epoll is not None:
@@ -256,16 +248,13 @@ if _epoll is not None:
                 if seconds == 0:
                     return result
             hub = _get_hub()
-            deadline = None if seconds is None else hub.clock() + seconds
-            while True:
-                remaining = None if deadline is None else deadline - hub.clock()
-                if remaining is not None and remaining <= 0:
-                    return []
+            for remaining in time_left(hub, seconds):
                 # The epoll fd is readable while any of its fds has an event.
                 woken = hub.wait_fds([hub.fd_state(real.fileno())], [], remaining)
                 result = real.poll(0, maxevents)
                 if result or not woken:
                     return result
+            return []
 
         def __enter__(self) -> epoll:
             if self._epoll.closed:

@@ -13,7 +13,7 @@ from selectors import EVENT_READ, EVENT_WRITE, BaseSelector, SelectorKey
 from typing import Any
 
 from ._core import get_hub as _get_hub
-from ._io_waits import wait_any
+from ._io_waits import time_left, wait_any
 
 __all__ = [
     "EVENT_READ",
@@ -37,17 +37,14 @@ class _CooperativeSelect:
         if ready or (timeout is not None and timeout <= 0):
             return ready
         hub = _get_hub()
-        deadline = None if timeout is None else hub.clock() + timeout
-        while True:
-            remaining = None if deadline is None else deadline - hub.clock()
-            if remaining is not None and remaining <= 0:
-                return []
+        for remaining in time_left(hub, timeout):
             woken, closed = self._wait(hub, remaining)
             if closed:
                 return self._with_closed(closed)
             ready = super().select(0)  # type: ignore[misc]
             if ready or not woken:
                 return ready
+        return []
 
     def _with_closed(self, closed: set[int]) -> list[tuple[Any, int]]:
         """What the stdlib's blocking select answers once registered fds were closed meanwhile:

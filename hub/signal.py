@@ -20,8 +20,19 @@ calls. The C level calls a small trampoline, which starts a new ``hub.Greenlet``
 An exception a handler raises stays in its greenlet: it is printed and stored on that
 ``Greenlet`` (``exception``), never thrown into a greenlet that merely happened to run.
 KeyboardInterrupt and SystemExit from a handler still go to the main greenlet (the hub forwards
-them), and SIGINT's default handler, ``signal.default_int_handler``, ``SIG_DFL`` and ``SIG_IGN``
-are given to the stdlib untouched, so Ctrl-C raises KeyboardInterrupt exactly as before.
+them). ``SIG_DFL`` and ``SIG_IGN`` are given to the stdlib untouched.
+
+SIGINT's default handler, ``signal.default_int_handler``, raises KeyboardInterrupt in whatever
+runs when the signal comes. With threads patched that may be a green thread busy in a loop that
+never waits, where ``threading`` hands the exception to ``excepthook`` and the thread ends while
+the main greenlet never hears of it (the stdlib delivers signals to the main thread only). So
+at the C level it is replaced by :func:`_interrupt` (``getsignal`` still answers
+``default_int_handler``): in the main greenlet, or in the hub (which forwards it), it raises
+right there, exactly as before; in any other greenlet it throws the KeyboardInterrupt into the
+main greenlet through the hub and yields once, so the main greenlet gets it now and the
+interrupted greenlet goes on later, as a thread would. ``patch_signal()`` gives the signals
+that already have the default handler (SIGINT, from interpreter start-up) the same
+(:func:`route_interrupts`).
 
 :func:`getsignal` answers what the program installed, never the trampoline. The hub does not use
 ``signal.set_wakeup_fd`` (its cross-thread wake-up is an eventfd of its own), so a program's
@@ -38,13 +49,18 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from ._core import Hub, get_hub
+from ._core import Hub, get_hub, signal_getsignal, signal_signal
 from ._greenlet import Greenlet, sleep
 
-__all__ = ["SignalHandler", "getsignal", "signal", "signal_handler"]
+__all__ = [
+    "SignalHandler",
+    "call_handler",
+    "getsignal",
+    "route_interrupts",
+    "signal",
+    "signal_handler",
+]
 
-_stdlib_signal = _signal.signal
-_stdlib_getsignal = _signal.getsignal
 _PASSED_THROUGH = (_signal.SIG_DFL, _signal.SIG_IGN, _signal.default_int_handler)
 _HUB_DIR = _os.path.dirname(_os.path.abspath(__file__))
 # greenpatch's own code, and the stdlib's (skipped over: whoever called it decides).
@@ -81,8 +97,8 @@ class SignalHandler:
             watchers.remove(self)
         if not watchers:
             _watchers.pop(self.signum, None)
-            if self.signum not in _user and _stdlib_getsignal(self.signum) is _trampoline:
-                _stdlib_signal(self.signum, _before.pop(self.signum, _signal.SIG_DFL))
+            if self.signum not in _user and signal_getsignal(self.signum) is _trampoline:
+                signal_signal(self.signum, _c_level(_before.pop(self.signum, _signal.SIG_DFL)))
 
     def _run(self) -> None:
         self.greenlet = Greenlet.spawn(self.callback, *self.args)
@@ -95,9 +111,9 @@ def signal_handler(signum: int, handler: Callable[..., Any], *args: Any) -> Sign
     """Call ``handler(*args)`` in a new greenlet each time signal ``signum`` arrives (gevent's
     ``signal_handler``). Several may watch one signal; while any does, it replaces the
     handler installed before (SIGINT's KeyboardInterrupt included). Main thread only."""
-    previous = _stdlib_getsignal(signum)
+    previous = signal_getsignal(signum)
     if previous is not _trampoline:
-        _stdlib_signal(signum, _trampoline)  # raises ValueError outside the main thread
+        signal_signal(signum, _trampoline)  # raises ValueError outside the main thread
         _before[signum] = previous
     watcher = SignalHandler(signum, handler, args)
     _watchers.setdefault(signum, []).append(watcher)
@@ -110,20 +126,22 @@ def signal(signalnum: int, handler: Any, /) -> Any:
     previous = getsignal(signalnum)
     if handler in _PASSED_THROUGH or not callable(handler):
         if signalnum in _watchers:
-            _stdlib_getsignal(signalnum)  # validates signalnum like the stdlib
+            signal_getsignal(signalnum)  # validates signalnum like the stdlib
             _before[signalnum] = handler
         else:
-            _stdlib_signal(signalnum, handler)
+            signal_signal(signalnum, _c_level(handler))
         _user.pop(signalnum, None)
         return previous
-    _stdlib_signal(signalnum, _trampoline)
+    signal_signal(signalnum, _trampoline)
     _user[signalnum] = handler
     return previous
 
 
 def getsignal(signalnum: int, /) -> Any:
     """``signal.getsignal``: the handler the program installed (never the trampoline)."""
-    current = _stdlib_getsignal(signalnum)
+    current = signal_getsignal(signalnum)
+    if current is _interrupt:
+        return _signal.default_int_handler
     if current is _trampoline:
         if signalnum in _user:
             return _user[signalnum]
@@ -139,6 +157,35 @@ def _trampoline(signum: int, frame: Any) -> None:
         return
     _start(hub, signum, frame)
     sleep(0)  # the handler greenlet was queued first: it runs before we go on
+
+
+def _c_level(handler: Any) -> Any:
+    """What the C level is given for a handler passed through: the router for the default
+    SIGINT handler (module docstring), anything else as it is."""
+    return _interrupt if handler is _signal.default_int_handler else handler
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    # default_int_handler's stand-in at the C level: see the module docstring.
+    hub = get_hub()
+    current = getcurrent()
+    if current.parent is None or current is hub:
+        _signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt here
+    hub.handle_error(None, KeyboardInterrupt())  # queued: thrown into the main greenlet
+    if not _in_runtime(frame):
+        sleep(0)  # let it have it now; where greenpatch's own code runs, at its next wait
+
+
+def route_interrupts() -> None:
+    """Give every signal whose C-level handler is ``default_int_handler`` the router that sends
+    its KeyboardInterrupt to the main greenlet (module docstring). Main thread only;
+    ``patch_signal()`` calls it."""
+    for signum in _signal.valid_signals():
+        try:
+            if signal_getsignal(signum) is _signal.default_int_handler:
+                signal_signal(signum, _interrupt)
+        except (OSError, ValueError):
+            continue  # a signal Python cannot handle
 
 
 def _in_runtime(frame: Any) -> bool:
@@ -159,3 +206,25 @@ def _start(hub: Hub, signum: int, frame: Any) -> None:
         Greenlet.spawn(handler, signum, frame)
     for watcher in list(_watchers.get(signum, ())):
         watcher._run()
+
+
+def call_handler(signum: int, frame: Any) -> bool:
+    """Run the handler the program installed for ``signum`` through :func:`signal` right here,
+    in the calling greenlet, instead of in a greenlet of its own; False (and nothing run) when
+    the signal's C-level handler is not the trampoline.
+
+    For ``_thread.interrupt_main()`` called by the main greenlet: the stdlib runs the handler
+    in the main thread at once, so what it raises comes out of that call (hub._thread). The
+    :func:`signal_handler` watchers start in greenlets as they always do.
+    """
+    if signal_getsignal(signum) is not _trampoline:  # also validates signum (ValueError)
+        return False
+    watchers = list(_watchers.get(signum, ()))
+    for watcher in watchers:
+        watcher._run()
+    handler = _user.get(signum)
+    if handler is not None:
+        handler(signum, frame)
+    elif watchers:
+        sleep(0)  # let them run before the caller goes on, as the trampoline does
+    return True

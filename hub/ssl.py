@@ -142,29 +142,13 @@ class SSLSocket(_StdlibSSLSocket, _hub_socket.socket):  # type: ignore[misc]
     run. Made by ``SSLContext.wrap_socket`` (hub.ssl's, or the stdlib's once patched)."""
 
     @classmethod
-    def _create(
-        cls,
-        sock: Any,
-        server_side: bool = False,
-        do_handshake_on_connect: bool = True,
-        suppress_ragged_eofs: bool = True,
-        server_hostname: Any = None,
-        context: Any = None,
-        session: Any = None,
-    ) -> Any:
+    def _create(cls, sock: Any, do_handshake_on_connect: bool = True, **kwargs: Any) -> Any:
         # The stdlib's constructor, with the handshake done here instead: its own version closes
         # the new socket only on OSError/ValueError (until 3.13), so a greenlet killed or timed
         # out (GreenletExit, hub.Timeout) in the handshake would leak the fd, which wrap_socket
-        # took away from ``sock``. Same checks, same order, same errors otherwise.
-        self = super()._create(
-            sock,
-            server_side,
-            False,
-            suppress_ragged_eofs,
-            server_hostname,
-            context,
-            session,
-        )
+        # took away from ``sock``. Same checks, same order, same errors otherwise. The stdlib
+        # (SSLContext.wrap_socket) passes every argument by keyword; the others go on unchanged.
+        self = super()._create(sock, do_handshake_on_connect=False, **kwargs)
         self.do_handshake_on_connect = do_handshake_on_connect
         if do_handshake_on_connect and self._connected:
             try:

@@ -84,7 +84,24 @@ _CRLock = RLock
 _thread_shutdown = _shutdown
 
 
-_START_RECHECK = 0.05
+def _wait_started(started: Any) -> None:
+    """Wait (cooperatively, without polling) for a new OS thread to set ``started``.
+
+    The new thread counts as alive for the hub's "could another thread still wake us" check
+    (which turns a wait nobody can end into LoopExit) only once it runs, so a plain wait made
+    before that would look like a deadlock. ``keep_alive`` tells the hub that a wake-up is on
+    its way: the new thread's ``set()`` hands the wait back through the patched lock, that is
+    through this hub's ``run_threadsafe``, and until then the hub sleeps in its poller with no
+    timer at all.
+    """
+    if started.is_set():
+        return
+    hub = _core.get_hub()
+    hub.keep_alive(1)
+    try:
+        started.wait()
+    finally:
+        hub.keep_alive(-1)
 
 
 class RealThread(_threading.Thread):
@@ -127,12 +144,7 @@ class RealThread(_threading.Thread):
             with limbo_lock:
                 del limbo[self]
             raise
-        # Wait with a timeout, not without: the OS thread counts as alive (for the hub's "could
-        # another thread still wake us" check, which turns a wait nobody can end into LoopExit)
-        # only once it runs, so a wait without a timer, made before that, would look like a
-        # deadlock. The set() from the new thread wakes this wait at once either way.
-        while not self._started.wait(_START_RECHECK):  # type: ignore[attr-defined]
-            pass
+        _wait_started(self._started)  # type: ignore[attr-defined]
 
     def _set_tstate_lock(self) -> None:
         # 3.10-3.12 only (3.13 has no such method): the C sentinel, which the C code releases

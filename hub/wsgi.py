@@ -424,7 +424,7 @@ class WSGIHandler:
         server = self.server
         body = Input(self.socket, self._buf, req.content_length, req.expect_continue)
         env = self.get_environ(req, base, body)
-        response = _Response(self, req)
+        response = _Response(server, self.socket, req)
         start = time.time() if server.log is not None else 0.0
         keep = False
         try:
@@ -509,6 +509,31 @@ for _name in ("host", "user-agent", "accept", "accept-encoding", "connection", "
     _env_name(_name)
 
 
+def _scan_headers(headers: list[tuple[str, str]]) -> tuple[int | None, bool, bool]:
+    """Check an application's headers (PEP 3333); return what the server reads from them.
+
+    (Content-Length or None, whether it asked for ``Connection: close``, whether it set Date.)
+    """
+    length = None
+    app_close = False
+    app_date = False
+    for name, value in headers:
+        if type(name) is not str or type(value) is not str:
+            raise TypeError(f"WSGI header names and values must be str: {(name, value)!r}")
+        if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
+            raise ValueError(f"CR or LF in a WSGI header: {(name, value)!r}")
+        lname = name.lower()
+        if lname == "content-length":
+            length = int(value)
+        elif lname == "connection":
+            app_close = "close" in value.lower()
+        elif lname == "date":
+            app_date = True
+        elif lname == "transfer-encoding":
+            raise ValueError("Transfer-Encoding is the server's header (PEP 3333: hop-by-hop)")
+    return length, app_close, app_date
+
+
 class _Response:
     """The response to one request: start_response, write(), and sending the body."""
 
@@ -516,11 +541,11 @@ class _Response:
         "_app_close",
         "_app_date",
         "_chunked",
-        "_handler",
         "_headers",
         "_length",
         "_no_body",
         "_req",
+        "_server",
         "_sock",
         "_status",
         "headers_sent",
@@ -528,10 +553,10 @@ class _Response:
         "status_code",
     )
 
-    def __init__(self, handler: WSGIHandler, req: Any) -> None:
-        self._handler = handler
+    def __init__(self, server: WSGIServer, sock: Any, req: Any) -> None:
+        self._server = server
+        self._sock = sock
         self._req = req
-        self._sock = handler.socket
         self._status: str | None = None
         self._headers: list[tuple[str, str]] = []
         self._length: int | None = None
@@ -558,29 +583,10 @@ class _Response:
         if type(status) is not str or len(status) < 4 or status[3] != " ":
             raise ValueError(f"bad WSGI status {status!r}")
         code = int(status[:3])
-        length = None
-        app_close = False
-        app_date = False
-        for name, value in headers:
-            if type(name) is not str or type(value) is not str:
-                raise TypeError(f"WSGI header names and values must be str: {(name, value)!r}")
-            if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
-                raise ValueError(f"CR or LF in a WSGI header: {(name, value)!r}")
-            lname = name.lower()
-            if lname == "content-length":
-                length = int(value)
-            elif lname == "connection":
-                app_close = "close" in value.lower()
-            elif lname == "date":
-                app_date = True
-            elif lname == "transfer-encoding":
-                raise ValueError("Transfer-Encoding is the server's header (PEP 3333: hop-by-hop)")
+        self._length, self._app_close, self._app_date = _scan_headers(headers)
         self._status = status
-        self.status_code = code
         self._headers = headers
-        self._length = length
-        self._app_close = app_close
-        self._app_date = app_date
+        self.status_code = code
         self._no_body = code < 200 or code in (204, 304) or self._req.method == "HEAD"
         return self.write
 
@@ -604,7 +610,7 @@ class _Response:
                     lines.append("Transfer-Encoding: chunked\r\n")
                 else:
                     self._app_close = True  # the end of the body is the end of the connection
-        close = self._app_close or req.close or self._handler.server.closed
+        close = self._app_close or req.close or self._server.closed
         if code == 101:
             close = True
         elif close:
@@ -731,7 +737,7 @@ class _Response:
 
     def _sendfile(self, wrapper: FileWrapper) -> bool:
         """Send a file with os.sendfile; False if this file or connection cannot."""
-        if self._handler.server.ssl_enabled:
+        if self._server.ssl_enabled:
             return False
         f = wrapper.filelike
         try:

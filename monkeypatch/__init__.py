@@ -72,7 +72,10 @@ def _lookup(obj: Any, dotted: str) -> tuple[Any, str]:
 
 def _apply(row: Patch) -> list[tuple[str, str]]:
     """Replace the row's attributes; return the (module, name) pairs that changed now."""
-    target = importlib.import_module(row.module)
+    try:
+        target = importlib.import_module(row.module)
+    except ImportError:
+        return []  # this Python lacks the module (ctypes without _ctypes): nothing to replace
     source = importlib.import_module(row.source)
     changed = []
     for name in row.names:
@@ -108,6 +111,10 @@ def _patch(options: Iterable[str], warn: bool = True) -> None:
     for row in TABLE:
         if row.option in wanted:
             changed += _apply(row)
+    if ("signal", "signal") in changed and _in_main_thread():
+        from hub.signal import route_interrupts
+
+        route_interrupts()  # SIGINT's KeyboardInterrupt goes to the main greenlet (hub/signal.py)
     if changed:
         _patch_late(changed, warn)
 

@@ -121,6 +121,8 @@ TABLE: tuple[Patch, ...] = (
         ),
     ),
     Patch("thread", "_threading_local", "hub.local", ("local",)),
+    # Set on ctypes' own pythonapi object: PyThreadState_SetAsyncExc reaches green threads too.
+    Patch("thread", "ctypes", "hub._asyncexc", ("pythonapi.PyThreadState_SetAsyncExc",)),
     # queue.Queue, LifoQueue and PriorityQueue stay the stdlib's (they use threading's patched
     # locks); only the C SimpleQueue is replaced.
     Patch("queue", "queue", "hub.queue", ("SimpleQueue",)),

@@ -66,6 +66,38 @@ def test_kill_block_timeout_returns_if_it_survives(clock):
     assert g.dead
 
 
+def test_kill_a_raw_greenlet_of_another_thread_runs_on_its_hub():
+    # The target sleeps for a minute in its own thread, whose hub has nothing else to do: the
+    # kill must reach that hub and wake it, from here, for the bounded waits below to succeed.
+    started = threading.Event()
+    outcome = []
+    box = []
+
+    def body(killed):
+        try:
+            hub.sleep(60)
+        except ZeroDivisionError:
+            outcome.append(threading.get_ident())
+            killed.set()
+
+    def thread_main():
+        killed = hub.Event()
+        box.append(hub.spawn_raw(body, killed))
+        hub.sleep(0)  # let it start and wait
+        started.set()
+        outcome.append(killed.wait(timeout=40))
+
+    t = threading.Thread(target=thread_main)
+    t.start()
+    try:
+        assert started.wait(30)
+        hub.kill(box[0], ZeroDivisionError, block=True, timeout=30)
+        assert box[0].dead
+    finally:
+        t.join(50)
+    assert outcome == [t.ident, True]
+
+
 def test_kill_uses_greenlet_kill_so_an_unstarted_one_never_runs():
     out = []
     g = hub.spawn(out.append, 1)

@@ -443,3 +443,42 @@ def test_hot_hub_attributes_are_slots():
     for name in ("_ready", "_level_triggered", "_timers", "clock"):
         assert name not in h.__dict__
         getattr(h, name)
+
+
+def test_poll_now_answers_readiness_without_waiting():
+    import select
+
+    from hub._core import poll_now
+
+    a, b = socket.socketpair()
+    try:
+        assert poll_now(a.fileno(), select.POLLIN) == 0
+        assert poll_now(a.fileno(), select.POLLOUT) & select.POLLOUT
+        b.send(b"x")
+        assert poll_now(a.fileno(), select.POLLIN) & select.POLLIN
+        fd = os.dup(a.fileno())
+        os.close(fd)
+        assert poll_now(fd, select.POLLIN) & select.POLLNVAL  # a closed fd: never a wait
+    finally:
+        a.close()
+        b.close()
+
+
+def test_hub_of_finds_the_hub_of_any_threads_greenlet():
+    from hub._core import hub_of
+
+    assert hub_of(hub.getcurrent()) is get_hub()
+    raw = hub.spawn_raw(lambda: None)
+    assert hub_of(raw) is get_hub()
+    found = []
+
+    def other():
+        found.append((hub_of(hub.spawn_raw(lambda: None)), get_hub()))
+        hub.sleep(0)
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join(30)
+    ((theirs, their_hub),) = found
+    assert theirs is their_hub and theirs is not get_hub()
+    hub.sleep(0)

@@ -746,3 +746,128 @@ def test_interrupt_main_from_a_green_thread_reaches_the_main_greenlet():
         """
     )
     assert out == "main greenlet\n"
+
+
+def test_interrupt_main_runs_a_python_handler_in_the_main_greenlet():
+    out = run_ok(
+        """
+        import signal, _thread
+        def handler(signum, frame):
+            calls.append(signum)
+            1 / 0
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            calls = []
+            old = signal.signal(signum, handler)
+            try:
+                _thread.interrupt_main(signum)
+            except ZeroDivisionError:
+                print("raised", calls == [signum])
+            finally:
+                signal.signal(signum, old)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _thread.interrupt_main(signal.SIGTERM)  # ignored: nothing happens
+        try:
+            _thread.interrupt_main(-1)
+        except ValueError:
+            print("ValueError")
+        """
+    )
+    assert out == "raised True\nraised True\nValueError\n"
+
+
+def test_set_async_exc_reaches_green_threads_and_the_main_greenlet():
+    out = run_ok(
+        """
+        import ctypes, threading, time
+        set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
+        class Stop(Exception):
+            pass
+        # The caller itself: raised at its next bytecode, as by the C function.
+        try:
+            set_async_exc(threading.get_ident(), ctypes.py_object(Stop))
+            while True:
+                pass
+        except Stop:
+            print("self")
+        # A green thread waiting in time.sleep: the exception ends its wait.
+        caught = []
+        def sleeper():
+            try:
+                time.sleep(30)
+            except Stop:
+                caught.append(threading.current_thread().name)
+        t = threading.Thread(target=sleeper, name="sleeper"); t.start()
+        time.sleep(0.01)
+        print(set_async_exc(-1, ctypes.py_object(Stop)), set_async_exc(t.ident, Stop))
+        t.join(5); print(caught)
+        # Set, then cleared with NULL before the thread ran: nothing is raised.
+        t = threading.Thread(target=sleeper, name="spared", daemon=True); t.start()
+        time.sleep(0.01)
+        set_async_exc(t.ident, Stop); print(set_async_exc(t.ident, ctypes.py_object()))
+        t.join(0.05); print(t.is_alive(), caught)
+        # From a green thread, the main thread's ident names the main greenlet.
+        main = threading.get_ident()
+        threading.Thread(target=set_async_exc, args=(main, Stop)).start()
+        try:
+            time.sleep(30)
+        except Stop:
+            print("main greenlet")
+        """
+    )
+    assert out == "self\n0 1\n['sleeper']\n1\nTrue ['sleeper']\nmain greenlet\n"
+
+
+def test_real_thread_start_waits_for_the_thread_without_polling():
+    out = run_ok(
+        """
+        import sys, time, hub, monkeypatch
+        RealThread = monkeypatch.get_original("threading", "Thread")
+        seen = []
+        def observe():  # runs while the main greenlet waits in start()
+            stats = hub.get_hub().statistics()
+            seen.append((t.is_alive(), stats.keepalive, stats.pending_timers))
+        # The new OS thread needs the GIL before it can say it started; with a long switch
+        # interval this thread gives the GIL up only when its hub blocks, so start() waits.
+        sys.setswitchinterval(10)
+        t = RealThread(target=time.sleep, args=(0.01,))
+        hub.spawn(observe)
+        t.start()
+        sys.setswitchinterval(0.005)
+        t.join()
+        # No timer to poll with: the hub knows a wake-up is coming (keep_alive) and sleeps.
+        print(seen)
+        """
+    )
+    assert out == "[(False, 1, ())]\n"
+
+
+def test_ctrl_c_while_a_green_thread_spins_reaches_the_main_greenlet():
+    # SIGINT's default handler as a terminal gives it (a background job inherits it ignored),
+    # installed before patch_all(), which then routes it.
+    prelude = "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n" + PRELUDE
+    out = run_ok(
+        """
+        import os, signal, threading, time, monkeypatch
+        flag, done = [False], []
+        def spin():  # never waits: the signal's handler runs here
+            while not flag[0]:
+                pass
+            done.append(threading.current_thread().name)
+        RealThread = monkeypatch.get_original("threading", "Thread")
+        def ctrl_c():
+            time.sleep(0.1)
+            os.kill(os.getpid(), signal.SIGINT)
+        try:
+            RealThread(target=ctrl_c, daemon=True).start()
+            threading.Thread(target=spin, name="spinner").start()
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("main greenlet")
+        flag[0] = True
+        time.sleep(0.01)  # the spinner goes on where it was interrupted, and ends
+        print(done, signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        """,
+        prelude=prelude,
+    )
+    assert out == "main greenlet\n['spinner'] True\n"

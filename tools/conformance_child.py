@@ -228,6 +228,13 @@ def main(spec: dict, events: _Events) -> None:
     faulthandler.enable(all_threads=True)
     faulthandler.dump_traceback_later(timeout, exit=True)
     events.emit("hello", python=sys.version.split()[0], replaced=_replaced())
+    # Started in the background (a job of a non-interactive shell), the child inherits SIGINT
+    # ignored, and test_threading's interrupt_main tests then fail on every side: give the tests
+    # the default handler a terminal would.
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from test import support
 

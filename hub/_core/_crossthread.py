@@ -10,21 +10,19 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._io import FdState
+from ._io import HubIO
 from ._waiter import PENDING, Callback
 
 __all__ = ["CrossThread"]
 
 
-class CrossThread:
+class CrossThread(HubIO):
     """What ``Hub`` does for other threads (see the module docstring)."""
 
     __slots__ = ()
     _threadsafe: deque[tuple[Callable[..., Any], tuple[Any, ...]]]
     _wake_pending: bool
-    _wakeup: Any
     _wakeup_entry: Callback
-    _wakeup_st: FdState
     _ready: deque[Any]
 
     def run_threadsafe(self, fn: Callable[..., Any], *args: Any) -> None:

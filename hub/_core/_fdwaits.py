@@ -17,21 +17,17 @@ from greenlet import getcurrent
 
 from ._closing import end_fd_state
 from ._errors import BlockingSwitchOutError
-from ._io import NEW, UNPOLLABLE, FdState, FdStatistics, add_waiter, remove_waiter
+from ._io import NEW, UNPOLLABLE, FdState, FdStatistics, HubIO, add_waiter, remove_waiter
 from ._waiter import PENDING, TIMEOUT
 
 __all__ = ["FdWaits"]
 
 
-class FdWaits:
+class FdWaits(HubIO):
     """What ``Hub`` does with fds (see the module docstring)."""
 
     __slots__ = ()
-    _fds: dict[int, FdState]
-    _poller: Any
-    _level_triggered: bool
     _ready: deque[Any]
-    _wakeup_st: FdState
     suspend: Callable[..., Any]
     loop_turns: int
 
@@ -129,20 +125,19 @@ class FdWaits:
         The building block of select() and selectors: True when woken by an fd, False on timeout.
         """
         w = [getcurrent(), PENDING]
-        for st in readers:
-            if not st.pollable:
-                return True
-        for st in writers:
+        watched = (*readers, *writers)
+        for st in watched:
             if not st.pollable:
                 return True
         for st in readers:
             st.reader = add_waiter(st.reader, w)
         for st in writers:
             st.writer = add_waiter(st.writer, w)
+        update = self._poller.update if self._level_triggered else None
         try:
-            if self._level_triggered:  # inside the try: see wait_fd
-                for st in (*readers, *writers):
-                    self._poller.update(st)
+            if update is not None:  # inside the try: see wait_fd
+                for st in watched:
+                    update(st)
             value = self.suspend(w, timeout)
         finally:
             for st in readers:
@@ -151,15 +146,11 @@ class FdWaits:
             for st in writers:
                 if st.writer is not None:
                     st.writer = remove_waiter(st.writer, w)
-            if self._level_triggered:
-                for st in (*readers, *writers):
+            if update is not None:
+                for st in watched:
                     if st.fd >= 0:
-                        self._poller.update(st)
-        if value is True:
-            return True
-        if value is TIMEOUT:
-            return False
-        raise value
+                        update(st)
+        return _woken(value)
 
     def notify_closing(self, fd: int, error: BaseException | None = None) -> None:
         """``fd`` is about to be closed: wake its waiters with ``error`` and forget it.
@@ -223,13 +214,11 @@ class FdWaits:
                         w[1] = True
                         append(w)
             w = st.writer
-            if w is not None and ev & write_events:  # rarely anybody waits to write
+            if w is not None and ev & write_events:
+                # Rarely anybody waits to write: the call costs nothing that matters here, and
+                # the reader's inline copy above (the hot path) stays the only one.
                 st.writer = None
-                if type(w) is deque:
-                    _wake_each(w, append)
-                elif w[1] is PENDING:
-                    w[1] = True
-                    append(w)
+                _wake_slot(w, append)
         return len(events)
 
     def _io_awaited(self) -> bool:
@@ -246,3 +235,23 @@ def _wake_each(waiters: deque[list[Any]], append: Callable[[Any], None]) -> None
         if w[1] is PENDING:
             w[1] = True
             append(w)
+
+
+def _wake_slot(slot: Any, append: Callable[[Any], None]) -> None:
+    """Claim and queue the waiter(s) of an fd slot: one waiter, or a deque of several."""
+    if type(slot) is deque:
+        _wake_each(slot, append)
+    elif slot[1] is PENDING:
+        slot[1] = True
+        append(slot)
+
+
+def _woken(value: Any) -> bool:
+    # What a wait's waiter was handed: True (an fd event), TIMEOUT, or the exception to raise
+    # (EBADF from notify_closing, an exception thrown in). wait_fd spells this out inline (its
+    # hot path); wait_fds, once per select(), calls it.
+    if value is True:
+        return True
+    if value is TIMEOUT:
+        return False
+    raise value

@@ -7,22 +7,16 @@ A mixin of ``Hub`` (``_hub.py``); ``_hub._after_fork_in_child`` (registered with
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-from ._io import UNPOLLABLE, FdState
+from ._io import UNPOLLABLE, HubIO
 
 __all__ = ["ForkReinit"]
 
 
-class ForkReinit:
+class ForkReinit(HubIO):
     """What ``Hub`` does in a forked child (see the module docstring)."""
 
     __slots__ = ()
-    _fds: dict[int, FdState]
-    _poller: Any
-    _level_triggered: bool
-    _wakeup: Any
-    _wakeup_st: FdState
     _setup_io: Callable[[], None]
     notify_closing: Callable[[int], None]
 

@@ -65,6 +65,7 @@ __all__ = [
     "count_helper_thread",
     "get_hub",
     "get_hub_if_exists",
+    "hub_of",
     "reinit",
     "set_hub",
     "set_threadpool_factory",
@@ -555,6 +556,21 @@ def get_hub() -> Hub:
         hub = Hub()
         set_hub(hub)
     return hub
+
+
+def hub_of(glet: Any) -> Hub | None:
+    """The hub ``glet`` (any greenlet) runs under, in whichever OS thread; None if it has none.
+
+    A greenlet carries its hub as ``_hub`` (hub.Greenlet, spawn_raw's, a thread's root), or its
+    nearest ancestor does: a raw greenlet's parent is its thread's hub or main greenlet.
+    """
+    g = glet
+    while g is not None:
+        hub = getattr(g, "_hub", None)
+        if hub is not None:
+            return hub
+        g = g.parent
+    return None
 
 
 def get_hub_if_exists() -> Hub | None:

@@ -65,6 +65,8 @@ import selectors
 from collections import deque
 from typing import Any
 
+from ._originals import real_poll
+
 __all__ = [
     "NEW",
     "REGISTERED",
@@ -72,8 +74,10 @@ __all__ = [
     "EpollPoller",
     "FdState",
     "FdStatistics",
+    "HubIO",
     "SelectorPoller",
     "make_poller",
+    "poll_now",
 ]
 
 # What a poller's add() found: a regular file that can never block, an fd it already watched,
@@ -305,8 +309,41 @@ class SelectorPoller:
         self._sel.close()
 
 
+class HubIO:
+    """The fd attributes of a ``Hub``, declared once for the mixins that work on them.
+
+    ``_fds`` (fd -> FdState; emptied in place, never replaced), ``_poller`` (``make_poller()``'s),
+    ``_level_triggered`` (the selectors fallback: waits must update the poller), ``_wakeup`` (the
+    eventfd or pipe other threads write to) and its FdState ``_wakeup_st``. ``Hub`` sets them;
+    ``FdWaits``, ``CrossThread`` and ``ForkReinit`` only use them.
+    """
+
+    __slots__ = ()
+    _fds: dict[int, FdState]
+    _poller: Any
+    _level_triggered: bool
+    _wakeup: Any
+    _wakeup_st: FdState
+
+
 def make_poller() -> EpollPoller | SelectorPoller:
     """epoll where the platform has it, unless ``GREENPATCH_POLLER=selectors``."""
     if _epoll is not None and os.environ.get("GREENPATCH_POLLER", "epoll") != "selectors":
         return EpollPoller()
     return SelectorPoller()
+
+
+def poll_now(fd: int, events: int) -> int:
+    """The ``select.poll`` events of ``events`` that ``fd`` reports right now, without waiting.
+
+    0 when it is ready for none of them; POLLHUP, POLLERR and POLLNVAL (a closed fd) come
+    whether asked for or not. The level-triggered question the edge-triggered hub cannot answer:
+    a caller that must know "is it readable now" before it waits (it cannot simply try the
+    operation, or did not drain the fd) asks the kernel once. poll, not select: select refuses
+    fds of 1024 and up. It is the stdlib's poll captured at import, never a patched one (which
+    would do the same for a zero timeout, but through the hub).
+    """
+    p = real_poll()
+    p.register(fd, events)
+    ready = p.poll(0)
+    return ready[0][1] if ready else 0

@@ -25,65 +25,51 @@ import time
 from queue import SimpleQueue as _SimpleQueue
 from typing import Any
 
-__all__ = [
-    "RealSimpleQueue",
-    "RealThreadHandle",
-    "RealThreadLocal",
-    "allocate_lock",
-    "get_ident",
-    "get_native_id",
-    "main_thread_ident",
-    "monotonic",
-    "os_fork",
-    "os_waitpid",
-    "real_poll",
-    "real_select",
-    "real_sleep",
-    "register_at_fork",
-    "set_sentinel",
-    "set_wakeup_fd",
-    "signal_signal",
-    "start_joinable_thread",
-    "start_new_thread",
-    "thread_count",
-    "thread_shutdown",
-]
+# No __all__: hub._core's __init__ re-exports each name (and lists it there, once).
 
-#: ``_thread.start_new_thread``: starts a real OS thread.
+# Present on every platform and version we support.
+#
+# _thread: real OS threads (start_new_thread), real blocking locks (allocate_lock), the OS
+# thread's identity and native id (never a greenlet's), storage per OS thread (_local, never per
+# greenlet), and the count of live threads started through _thread (main thread excluded).
 start_new_thread = _thread.start_new_thread
-#: ``_thread.start_joinable_thread`` (Python 3.13+), or None.
-start_joinable_thread: Any = getattr(_thread, "start_joinable_thread", None)
-#: ``_thread.allocate_lock``: a real, blocking OS lock.
 allocate_lock = _thread.allocate_lock
-#: ``_thread.get_ident``: the OS thread's identity, never a greenlet's.
 get_ident = _thread.get_ident
-#: ``_thread.get_native_id``: the OS thread's native id.
 get_native_id = _thread.get_native_id
-#: ``_thread._set_sentinel`` (Python 3.10-3.12), or None: a lock the C code releases when the
-#: OS thread is gone.
-set_sentinel: Any = getattr(_thread, "_set_sentinel", None)
-#: ``_thread._ThreadHandle`` and ``_thread._shutdown`` (Python 3.13+), or None.
-RealThreadHandle: Any = getattr(_thread, "_ThreadHandle", None)
-thread_shutdown: Any = getattr(_thread, "_shutdown", None)
+RealThreadLocal = _thread._local
+thread_count = _thread._count
+# queue.SimpleQueue: the C queue whose get() blocks the OS thread.
+RealSimpleQueue = _SimpleQueue
+# time, select, signal: the real sleep and clock, select(), and signal()/getsignal()/
+# set_wakeup_fd() as the interpreter has them (hub.signal replaces the first two).
+real_sleep = time.sleep
+monotonic = time.monotonic
+real_select = select.select
+signal_signal = signal.signal
+signal_getsignal = signal.getsignal
+set_wakeup_fd = signal.set_wakeup_fd
 #: The main OS thread's ident (threading.main_thread() is made at threading's import, before
 #: any patching).
 main_thread_ident: int = threading.main_thread().ident or 0
-#: ``_thread._count``: live threads started through ``_thread`` (the main thread excluded).
-thread_count = _thread._count
-#: ``_thread._local``: storage per OS thread (never per greenlet).
-RealThreadLocal = _thread._local
-#: ``queue.SimpleQueue``: the C queue whose ``get`` blocks the OS thread.
-RealSimpleQueue = _SimpleQueue
-#: ``time.sleep`` and ``time.monotonic``.
-real_sleep = time.sleep
-monotonic = time.monotonic
-#: ``select.select`` and ``select.poll`` (None where the platform lacks poll).
-real_select = select.select
+
+# Present on some platforms or versions only: None where this one lacks them.
+#
+# _thread.start_joinable_thread, _ThreadHandle and _shutdown are Python 3.13+; _set_sentinel
+# (Python 3.10-3.12) is a lock the C code releases when the OS thread is gone.
+start_joinable_thread: Any = getattr(_thread, "start_joinable_thread", None)
+RealThreadHandle: Any = getattr(_thread, "_ThreadHandle", None)
+thread_shutdown: Any = getattr(_thread, "_shutdown", None)
+set_sentinel: Any = getattr(_thread, "_set_sentinel", None)
+# select.poll (not on Windows).
 real_poll: Any = getattr(select, "poll", None)
-#: ``os.fork``, ``os.waitpid`` and ``os.register_at_fork`` (None where the platform lacks them).
-os_fork: Any = getattr(os, "fork", None)
-os_waitpid: Any = getattr(os, "waitpid", None)
+# os: fork and its hook, and every wait for a child that hub.os replaces (POSIX; waitid and
+# pidfd_open are Linux, macOS has no waitid before Python 3.13).
 register_at_fork: Any = getattr(os, "register_at_fork", None)
-#: ``signal.signal`` and ``signal.set_wakeup_fd``.
-signal_signal = signal.signal
-set_wakeup_fd = signal.set_wakeup_fd
+os_fork: Any = getattr(os, "fork", None)
+os_forkpty: Any = getattr(os, "forkpty", None)
+os_wait: Any = getattr(os, "wait", None)
+os_waitpid: Any = getattr(os, "waitpid", None)
+os_wait3: Any = getattr(os, "wait3", None)
+os_wait4: Any = getattr(os, "wait4", None)
+os_waitid: Any = getattr(os, "waitid", None)
+os_pidfd_open: Any = getattr(os, "pidfd_open", None)
