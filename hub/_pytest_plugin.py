@@ -123,8 +123,8 @@ def leaks(hub: Hub) -> list[str]:
 
 
 def _live_greenlets(hub: Hub) -> list[Any]:
-    """The live greenlets of ``hub``'s thread that belong to it or to no hub: what
-    :func:`hub._introspect.hub_greenlets` finds, less the hub and the main greenlet, cheaper.
+    """The live greenlets of ``hub``: what :func:`hub._introspect.hub_greenlets` finds, less the
+    hub, the main greenlet and raw greenlets under no hub, cheaper.
 
     Every started greenlet refers to its thread's main greenlet (and a Greenlet to its parent,
     the hub), so they are among the referrers of those two: one ``gc.get_referrers`` pass, all
@@ -139,8 +139,9 @@ def _live_greenlets(hub: Hub) -> list[Any]:
         owner = obj.parent
         while owner is not None and not isinstance(owner, Hub):
             owner = owner.parent
-        # Its hub, or none (a raw greenlet of the thread, whose chain ends at the main greenlet).
-        if owner is hub or owner is None:
+        # On this hub. (Not a raw greenlet of the thread under no hub at all: one left by an
+        # earlier test would fail every test after it.)
+        if owner is hub:
             found.append(obj)
     return found
 
