@@ -70,8 +70,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def leaks(hub: Hub) -> list[str]:
     """What ``hub`` still holds: live greenlets, registered fds, pending timers, one line each.
 
-    The thread's main greenlet and the hub are not leaks; a greenlet created but never started
-    is not either (it can never run); an fd counts while an open socket owns it.
+    The thread's main greenlet and the hub are not leaks, nor a raw greenlet under no hub; a
+    greenlet created but never started is not either (it can never run); an fd counts while an
+    open socket owns it.
     """
     lines = []
     left = []
