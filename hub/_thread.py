@@ -67,6 +67,7 @@ from ._core import Hub
 from ._event import Event
 from ._greenlet import Greenlet
 from ._greenlet import sleep as _sleep
+from ._imp import wait_for_import_lock
 from ._lock import Lock as _Lock
 from ._lock import RLock as _RLock
 from .local import local as _greenlet_local
@@ -349,10 +350,12 @@ def interrupt_main(signum: int = signal.SIGINT) -> None:
 # -- green threads ----------------------------------------------------------------------------
 
 _DUMMY_LEAVES_WITH_THREAD = sys.version_info >= (3, 13)
-# Green threads alive (started, not finished), for _count().
+# Green threads alive (their body entered, not finished), for _count().
 _live = [0]
-# The same threads by ident, for hub._asyncexc (find_green_thread).
-_running: dict[int, _GreenThread] = {}
+# Green threads started and not finished, by ident, of every OS thread: the threads a fork
+# child does not have (see _after_fork_in_child), and those hub._asyncexc can reach
+# (find_green_thread).
+_threads: dict[int, _GreenThread] = {}
 
 
 class _GreenThread(Greenlet):
@@ -366,6 +369,16 @@ class _GreenThread(Greenlet):
         self._sentinels: list[lock] | None = None
         self._thread_handle: Any = None
 
+    def start(self) -> None:
+        """Schedule the thread's greenlet (see ``Greenlet.start``) and count it as started."""
+        _threads[self._thread_ident] = self
+        super().start()
+
+    def _finish(self, *args: Any, **kwargs: Any) -> None:
+        # Also reached by a kill before the greenlet ever ran, when _thread_body never does.
+        _threads.pop(self._thread_ident, None)
+        super()._finish(*args, **kwargs)
+
 
 def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
     # What the C thread bootstrap does around the function: SystemExit ends the thread quietly,
@@ -373,7 +386,6 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
     # releases the sentinel locks (3.10-3.12) and marks the handle done (3.13).
     me: Any = getcurrent()
     _live[0] += 1
-    _running[me._thread_ident] = me
     try:
         function(*args, **kwargs)
     except (SystemExit, GreenletExit):
@@ -382,7 +394,7 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         _unraisable(exc, function)
     finally:
         _live[0] -= 1
-        del _running[me._thread_ident]
+        _threads.pop(me._thread_ident, None)
         # A _DummyThread made for this thread (current_thread() in a thread not started by
         # threading) goes with it on 3.13, as it does there for OS threads; before, it stays in
         # threading._active (and CPython's tests rely on both).
@@ -438,8 +450,8 @@ def _unraisable(exc: BaseException, function: Any) -> None:
 
 
 def find_green_thread(ident: int) -> Greenlet[Any] | None:
-    """The running green thread whose ident is ``ident``, if there is one (any OS thread's)."""
-    return _running.get(ident)
+    """The green thread whose ident is ``ident``, started and not finished (any OS thread's)."""
+    return _threads.get(ident)
 
 
 def _check_start_args(function: Any, args: Any, kwargs: Any) -> None:
@@ -579,3 +591,134 @@ def _shutdown() -> None:
             handle.join()
     if _core.thread_shutdown is not None:
         _core.thread_shutdown()
+
+
+# -- fork: the child has only the forking thread --------------------------------------------------
+#
+# A fork child has one thread, the one that called fork(); threading's own at-fork hook (it runs
+# before this one: threading registers it when imported, and hub._core imports threading) has
+# already made that thread threading.main_thread(), marked every other Thread object stopped and
+# emptied threading._active of them. What is left to do is what CPython's C code does for real
+# threads, for the green ones:
+#
+# - the greenlets of the other green threads must never run again: the hub abandons them
+#   (Hub.abandon; hub/_core/_fork.py has the design: disarmed waits, kept alive, never killed);
+# - their thread state "is deleted": the 3.10-3.12 sentinel locks are released and the 3.13
+#   handles marked done, so join() of one returns and is_alive() answers False, as for a real
+#   thread (threading._after_fork relies on the C code having done this);
+# - the counts (_count(), _shutdown()'s non-daemon handles) forget them.
+#
+# Who forked decides what else vanishes:
+#
+# - the main greenlet (or the hub, from a callback): it stays the main thread; every green
+#   thread vanishes;
+# - a green thread: it is the child's main thread; the other green threads and the main
+#   greenlet vanish, and the forking thread takes the main greenlet's role in the hub (LoopExit,
+#   KeyboardInterrupt, SystemExit reach it); when it has ended and nothing can run any more, the
+#   child exits with status 0, as a process whose last thread ended;
+# - a plain greenlet (hub.spawn): under patch_thread() threading counts it as a thread of its own
+#   (its own get_ident(), a dummy Thread), so it is handled as a green thread is, and threading
+#   made it the child's main thread; without patch_thread() it runs in the main thread, which
+#   stays. The rule below asks threading which one it decided: the main greenlet survives
+#   exactly when threading.main_thread() is still the OS thread's own ident.
+#
+# Plain greenlets are not threads: they all keep running in the child (as with gevent), in
+# either case. Real OS threads (hub.threadpool workers, RealThread) are the C code's business,
+# as before: the core's own fork hook fails the pool's jobs that were in flight.
+
+# threading.main_thread() as it was just before the fork (threading replaces it in the child).
+_main_before_fork: list[Any] = [None]
+
+
+# The ident of the thread that is the process's main one, when it is not the OS thread's own
+# (a fork child of a green thread or plain greenlet), for _get_main_thread_ident; and its value
+# before the fork in progress, which the parent gets back.
+_main_ident: list[int | None] = [None]
+_main_ident_before_fork: list[int | None] = [None]
+_real_get_main_thread_ident: Any = getattr(_thread, "_get_main_thread_ident", None)
+
+
+def _get_main_thread_ident() -> int:
+    """The main thread's ident (``_thread._get_main_thread_ident``, 3.13+): the OS thread's, or
+    in a fork child the forking green thread's (3.13's threading._after_fork makes its
+    ``_MainThread`` with it when the forking thread was not started by threading)."""
+    ident = _main_ident[0]
+    if ident is not None:
+        return ident
+    return _real_get_main_thread_ident() if _real_get_main_thread_ident else _core.get_ident()
+
+
+_get_main_thread_ident.__module__ = "_thread"
+
+
+def _before_fork() -> None:
+    wait_for_import_lock()
+    threading = sys.modules.get("threading")
+    _main_before_fork[0] = None if threading is None else threading.main_thread()
+    # Set for the child now: threading's own hook, which runs before ours, reads it there.
+    _main_ident_before_fork[0] = _main_ident[0]
+    me = getcurrent()
+    _main_ident[0] = None if me.parent is None or isinstance(me, Hub) else get_ident()
+
+
+def _after_fork_in_parent() -> None:
+    _main_ident[0] = _main_ident_before_fork[0]
+
+
+def _main_thread_stays() -> bool:
+    """In the child: did threading keep the OS thread's own identity as its main thread?"""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return True
+    return threading.main_thread().ident == _core.get_ident()
+
+
+def _thread_state_deleted(g: _GreenThread) -> None:
+    # What the C code does when a real thread's state goes away, without running the thread.
+    sentinels, g._sentinels = g._sentinels, None
+    for sentinel in sentinels or ():
+        if sentinel.locked():
+            sentinel.release()
+    handle = g._thread_handle
+    if handle is not None and not handle._done:
+        handle._set_done()
+
+
+def _after_fork_in_child() -> None:
+    me: Any = getcurrent()
+    survivor = me if isinstance(me, _GreenThread) else None
+    gone = [g for g in _threads.values() if g is not survivor]
+    _threads.clear()
+    if survivor is not None:
+        _threads[survivor._thread_ident] = survivor
+    _live[0] = 0 if survivor is None else 1
+    root = me
+    while root.parent is not None:
+        root = root.parent
+    successor = None
+    if me is not root and not isinstance(me, Hub) and not _main_thread_stays():
+        successor = me
+    hub = _core.get_hub_if_exists()
+    if hub is not None:
+        mine = [g for g in gone if getattr(g, "_hub", None) is hub]
+        if successor is not None:
+            mine.append(root)
+        hub.abandon(mine, successor)
+    for g in gone:
+        _thread_state_deleted(g)
+    old_main = _main_before_fork[0]
+    _main_before_fork[0] = None
+    if successor is not None and old_main is not None:
+        # 3.13: the old main thread's handle is the C one, which the C code leaves running
+        # (the OS thread that forked is the main one); it is gone here.
+        handle = getattr(old_main, "_handle", None)
+        if handle is not None and not handle.is_done():
+            handle._set_done()
+
+
+if _core.register_at_fork is not None:
+    _core.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

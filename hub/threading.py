@@ -20,6 +20,7 @@ _start_joinable_thread  3.13+      Thread.start(), with a handle
 _ThreadHandle           3.13+      Thread.join(), is_alive()
 _make_thread_handle     3.13+      dummy threads' handles
 _thread_shutdown        3.13+      _shutdown(): wait for non-daemon threads at exit
+_get_main_thread_ident  3.13+      the _MainThread a fork child makes (hub._thread)
 _LockType               3.13+      the type behind threading.Lock
 _allocate_lock, Lock    all        Condition's waiter locks, Event, Semaphore, queue.Queue
 _CRLock                 all        threading.RLock()
@@ -43,6 +44,7 @@ from ._thread import (
     _LOCK_TYPE_CALLABLE,
     LockType,
     RLock,
+    _get_main_thread_ident,
     _local,
     _make_thread_handle,
     _set_sentinel,
@@ -63,6 +65,7 @@ __all__ = [
     "_LockType",
     "_ThreadHandle",
     "_allocate_lock",
+    "_get_main_thread_ident",
     "_make_thread_handle",
     "_set_sentinel",
     "_start_joinable_thread",

@@ -113,6 +113,7 @@ TABLE: tuple[Patch, ...] = (
             "_ThreadHandle",
             "_make_thread_handle",
             "_thread_shutdown",
+            "_get_main_thread_ident",
             "Lock",
             "_CRLock",
             "get_ident",
@@ -123,6 +124,9 @@ TABLE: tuple[Patch, ...] = (
     Patch("thread", "_threading_local", "hub.local", ("local",)),
     # Set on ctypes' own pythonapi object: PyThreadState_SetAsyncExc reaches green threads too.
     Patch("thread", "ctypes", "hub._asyncexc", ("pythonapi.PyThreadState_SetAsyncExc",)),
+    # The import lock notes its greenlet, so that a fork waits for another green thread holding
+    # it (hub/_imp.py).
+    Patch("thread", "_imp", "hub._imp", ("acquire_lock", "release_lock")),
     # queue.Queue, LifoQueue and PriorityQueue stay the stdlib's (they use threading's patched
     # locks); only the C SimpleQueue is replaced.
     Patch("queue", "queue", "hub.queue", ("SimpleQueue",)),

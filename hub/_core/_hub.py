@@ -52,7 +52,7 @@ from . import (
 from ._crossthread import CrossThread
 from ._errors import BlockingSwitchOutError, InvalidSwitchError, LoopExit
 from ._fdwaits import FdWaits
-from ._fork import ForkReinit
+from ._fork import ForkReinit, exit_child
 from ._io import FdState, make_poller
 from ._stats import HubStatistics
 from ._timers import Timer
@@ -336,8 +336,10 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
         hub); anything else is printed to stderr with ``context`` and the loop goes on.
         """
         if isinstance(exc, _SYSTEM_ERRORS):
-            main = self.parent
+            main = self._main_greenlet()
             assert main is not None  # a hub's parent is its thread's root greenlet
+            if main.dead:
+                _exit_without_threads(exc)
             if getcurrent() is self:
                 main.throw(exc)
             else:
@@ -368,6 +370,9 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
             self._run_loop()
         except GreenletExit:
             pass  # destroy()
+        if self._main_greenlet() is not self.parent:
+            # Returning would resume the parent, a main greenlet abandoned at a fork (_fork).
+            exit_child(0)
 
     def _run_loop(self) -> None:
         ready = self._ready
@@ -430,8 +435,10 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
             except BaseException as exc:
                 # Not from a greenlet or callback (those are caught below): a signal handler
                 # raised while the hub polled. It belongs to the thread's main greenlet.
-                main = self.parent
+                main = self._main_greenlet()
                 assert main is not None  # a hub's parent is its thread's root greenlet
+                if main.dead:
+                    _exit_without_threads(exc)
                 main.throw(exc)
 
     def _run_ready(self, ready: deque[Any]) -> None:
@@ -485,8 +492,12 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
                     jw[1] = True
                     self._ready.append(jw)
             return None
-        main = self.parent
+        main = self._main_greenlet()
         assert main is not None  # a hub's parent is its thread's root greenlet
+        if main.dead:
+            # A fork child whose main greenlet was abandoned, and whose successor has ended:
+            # no thread is left (see _fork).
+            exit_child(0)
         main.throw(LoopExit(_describe_deadlock(main)))
         return None
 
@@ -511,6 +522,19 @@ class Hub(greenlet, FdWaits, CrossThread, ForkReinit):
         self._poller.close()
         self._wakeup.close()
         self._fds.clear()
+
+
+def _exit_without_threads(exc: BaseException) -> None:
+    """KeyboardInterrupt or SystemExit in a fork child that has no thread left to deliver it to
+    (see _fork): end the process as the interpreter would end it with that exception."""
+    if isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None or isinstance(code, int):
+            exit_child(code or 0)
+        print(code, file=sys.stderr)
+    else:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    exit_child(1)
 
 
 def _describe_deadlock(root: Any) -> str:
