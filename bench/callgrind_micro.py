@@ -6,8 +6,10 @@
 Wall-clock rates are noisy on a shared machine; an instruction count is not. Each workload runs
 under ``valgrind --tool=callgrind`` at two scales (after the same warm-up), and the difference in
 instructions divided by the difference in operations is reported, so interpreter start-up,
-imports and the warm-up cancel out. Use a Python that has the toolkits installed (``.venv-bench``)
-to compare with gevent.
+imports and the warm-up cancel out. When helper threads run (``sleep0_monitor``'s watchdog, the
+``thread_*`` workloads' threads) the figure is also split into the main thread's share and
+theirs (see ``callgrind_echo.callgrind_threads``). Use a Python that has the toolkits installed
+(``.venv-bench``) to compare with gevent.
 """
 
 from __future__ import annotations
@@ -37,20 +39,21 @@ def child(toolkit: str, workload: str, scale: float) -> None:
     print(json.dumps({"ops": ops * getattr(fn, "rounds", 1)}))
 
 
-def count(python: str, toolkit: str, workload: str, scale: float) -> tuple[int, int]:
-    """(instructions, operations) of one run."""
+def count(python: str, toolkit: str, workload: str, scale: float) -> tuple[list[int], int]:
+    """(instructions of each thread, the main thread first; operations) of one run."""
     sys.path.insert(0, HERE)
-    from callgrind_echo import callgrind
+    from callgrind_echo import callgrind_threads
 
     cmd = [python, os.path.abspath(__file__), "--child", toolkit, workload, str(scale)]
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    total, stdout = callgrind(cmd, env)
-    return total, json.loads(stdout.strip().splitlines()[-1])["ops"]
+    per_thread, stdout = callgrind_threads(cmd, env)
+    return per_thread, json.loads(stdout.strip().splitlines()[-1])["ops"]
 
 
 def main() -> None:
     sys.path.insert(0, HERE)
+    from callgrind_echo import per_op_text
     from micro import WORKLOADS
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -68,8 +71,8 @@ def main() -> None:
         for toolkit in args.toolkits.split(","):
             a, ops_a = count(args.python, toolkit, workload, low)
             b, ops_b = count(args.python, toolkit, workload, high)
-            per_op = (b - a) / (ops_b - ops_a)
-            print(f"{workload:<18} {toolkit:<12} {per_op:>10,.0f} instructions/op", flush=True)
+            text = per_op_text(a, b, ops_b - ops_a, "op")
+            print(f"{workload:<18} {toolkit:<12} {text}", flush=True)
 
 
 if __name__ == "__main__":

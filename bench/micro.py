@@ -69,6 +69,9 @@ def _gevent_monitor(limit: float) -> None:
     import gevent
 
     gevent.config.max_blocking_time = limit
+    # start_periodic_monitoring_thread() does nothing unless the monitor is enabled in the config
+    # (what GEVENT_MONITOR_THREAD_ENABLE sets).
+    gevent.config.monitor_thread = True
     gevent.get_hub().start_periodic_monitoring_thread()
 
 

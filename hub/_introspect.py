@@ -75,9 +75,22 @@ def hub_greenlets(hub: Hub) -> list[Any]:
 
 
 def running_greenlet(hub: Hub) -> Any:
-    """The greenlet running in ``hub``'s thread now (callable from another thread), or None."""
-    for g in hub_greenlets(hub):
-        if g.gr_frame is None and greenlet.__bool__(g):  # started, not dead, not suspended
+    """The greenlet running in ``hub``'s thread now (callable from another thread), or None.
+
+    The monitor's watchdog calls it while holding the GIL, so the hub's thread waits for it:
+    it looks only among the referrers of the hub and of the thread's main greenlet (every
+    started greenlet refers to its thread's main one, a Greenlet to its hub too), one
+    ``gc.get_referrers`` pass in C, several times cheaper than :func:`hub_greenlets`'s loop.
+    """
+    root = hub.parent
+    for g in (hub, root):
+        if g is not None and g.gr_frame is None and greenlet.__bool__(g):
+            return g
+    candidates = gc.get_referrers(hub) if root is None else gc.get_referrers(hub, root)
+    for g in candidates:
+        # Started, not dead, not suspended: running (in this thread, if its owner is ours).
+        running = isinstance(g, greenlet) and g.gr_frame is None and greenlet.__bool__(g)
+        if running and _owner(g) in (hub, root):
             return g
     return None
 

@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import gc
 import io
+import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from greenlet import greenlet
 
 from . import monitor, util
 from ._core import Callback, Hub, LoopExit, get_hub_if_exists
-from ._introspect import describe_wait, greenlet_name, hub_greenlets
+from ._introspect import describe_wait, greenlet_name
 from .testing import VirtualClock, fresh_hub
 
 _ALLOW_LEAKS = "greenpatch_allow_leaks"
@@ -68,21 +70,37 @@ def pytest_configure(config: pytest.Config) -> None:
 def leaks(hub: Hub) -> list[str]:
     """What ``hub`` still holds: live greenlets, registered fds, pending timers, one line each.
 
-    The thread's main greenlet and the hub are not leaks; a greenlet created but never started
-    is not either (it can never run); an fd counts while an open socket owns it.
+    The thread's main greenlet and the hub are not leaks, nor a raw greenlet under no hub; a
+    greenlet created but never started is not either (it can never run); an fd counts while an
+    open socket owns it.
     """
     lines = []
     left = []
-    for g in hub_greenlets(hub):
-        if g is hub or g.parent is None:
-            continue
+    stats = hub.statistics()
+    now = hub.clock()
+    # A greenlet's own timer: its sleep, its wait's timeout, or the start of spawn_later().
+    due = {
+        id(t.entry[0]): t.when - now
+        for t in stats.pending_timers
+        if not isinstance(t.entry, Callback)
+    }
+    # A hub never switched to has run no greenlet, and one spawned on it is queued (``ready``,
+    # which _settle ran) or waits for its start (a timer): else there is nothing to look for.
+    ran = hub.dead or hub.gr_frame is not None or greenlet.__bool__(hub)
+    for g in _live_greenlets(hub) if ran or stats.pending_timers else ():
         wait = describe_wait(g, hub)
         if wait.state == "not started":
             continue
         left.append(g)
-        lines.append(f"{greenlet_name(g, hub)} {wait.description}: {g!r}")
-    stats = hub.statistics()
-    if stats.fds:
+        what = wait.description
+        if wait.state == "ready" and id(g) in due and g.gr_frame is None:
+            what = f"scheduled to start in {due[id(g)]:.3f} s (spawn_later, a timer)"
+        lines.append(f"{greenlet_name(g, hub)} {what}: {g!r}")
+    # Only an fd a live, open socket owns: an fd closed without Hub.notify_closing (a raw fd
+    # given to hub.wait_read, a database driver's own socket) stays in the hub's table harmlessly
+    # until reused. An fd that is closed needs no look for its owner (a pass over every object).
+    open_fds = [fd for fd in stats.fds if _is_open(fd)]
+    if open_fds:
         owners: dict[int, str] = {}
         for obj in gc.get_objects():
             if isinstance(obj, socket.socket):
@@ -90,12 +108,9 @@ def leaks(hub: Hub) -> list[str]:
                     owners.setdefault(obj.fileno(), repr(obj))
                 except Exception:
                     continue
-        # Only an fd a live, open socket owns: an fd closed without Hub.notify_closing (a raw
-        # fd given to hub.wait_read) stays in the hub's table harmlessly until reused.
-        for fd in stats.fds:
+        for fd in open_fds:
             if fd in owners:
                 lines.append(f"fd {fd} registered with the hub, still open: {owners[fd]}")
-    now = hub.clock()
     for timer in stats.pending_timers:
         entry = timer.entry
         if entry[0] in left:
@@ -106,6 +121,38 @@ def leaks(hub: Hub) -> list[str]:
             what = f"wakes {entry[0]!r}"
         lines.append(f"timer due in {timer.when - now:.3f} s {what}")
     return lines
+
+
+def _live_greenlets(hub: Hub) -> list[Any]:
+    """The live greenlets of ``hub``: what :func:`hub._introspect.hub_greenlets` finds, less the
+    hub, the main greenlet and raw greenlets under no hub, cheaper.
+
+    Every started greenlet refers to its thread's main greenlet (and a Greenlet to its parent,
+    the hub), so they are among the referrers of those two: one ``gc.get_referrers`` pass, all
+    in C, where a Python loop over ``gc.get_objects()`` cost the project's suite several times
+    more per test.
+    """
+    root = hub.parent
+    found = []
+    for obj in gc.get_referrers(hub, root):
+        if not isinstance(obj, greenlet) or isinstance(obj, Hub) or obj is root or obj.dead:
+            continue  # (another Hub of the thread: the one to restore after the test, say)
+        owner = obj.parent
+        while owner is not None and not isinstance(owner, Hub):
+            owner = owner.parent
+        # On this hub. (Not a raw greenlet of the thread under no hub at all: one left by an
+        # earlier test would fail every test after it.)
+        if owner is hub:
+            found.append(obj)
+    return found
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _settle(hub: Hub) -> None:

@@ -40,3 +40,29 @@ def test_bench_quick_path_runs(tmp_path):
     assert echo["threads"]["values"][0] > 0
     sleep0 = cases["micro sleep0"]["toolkits"]["greenpatch"]
     assert sleep0["status"] == "ok", sleep0["reason"]
+
+
+def test_callgrind_monitor_probe_and_thread_split():
+    # What bench/callgrind_monitor.py runs under valgrind, run natively: the probe keeps the hub
+    # switching with the monitor on for its wall-clock time. And the per-thread split it prints.
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    script = os.path.join(ROOT, "bench", "callgrind_monitor.py")
+    result = subprocess.run(
+        [sys.executable, script, "--probe", "greenpatch", "0.2", "0.1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["seconds"] >= 0.2 and probe["switches"] > 0
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    try:
+        from callgrind_echo import per_op_text
+    finally:
+        sys.path.pop(0)
+    assert per_op_text([100], [1100], 10, "op") == "       100 instructions/op"
+    text = per_op_text([100, 50], [1100, 250], 10, "op")
+    assert text == "       120 instructions/op (main thread 100, helper threads 20)"

@@ -231,14 +231,18 @@ def test_joinall_raise_error():
         hub.sleep(0)
         raise KeyError("x")
 
+    sleeper = hub.spawn(hub.sleep, 0.01)
     with pytest.raises(KeyError):
-        hub.joinall([hub.spawn(hub.sleep, 0.01), hub.spawn(fail)], raise_error=True)
+        hub.joinall([sleeper, hub.spawn(fail)], raise_error=True)
+    sleeper.join()
 
 
 def test_joinall_count(clock):
     gs = [hub.spawn(hub.sleep, d) for d in (3, 1, 2)]
     done = hub.joinall(gs, count=2)
     assert done == [gs[1], gs[2]]
+    assert not gs[0].dead
+    gs[0].join()
 
 
 def test_wait_and_iwait_order(clock):
@@ -589,9 +593,11 @@ def test_start_later_timer_does_not_resume_a_greenlet_started_another_way(clock)
 
     g = Greenlet(body)
     g.start_later(0.05)
-    hub.spawn(g.switch)
+    switcher = hub.spawn(g.switch)
     hub.sleep(0.3)
     assert woke == [pytest.approx(0.2)]
+    # g ended into its parent, the hub: the greenlet that switched into it is never resumed.
+    switcher.kill()
 
 
 # -- links run before the waits on the greenlet return (gevent's order) --------------------------

@@ -297,6 +297,7 @@ def test_loopexit_from_sleep_in_child_does_not_hang():
     child = hub.spawn(never.join)
     with pytest.raises(LoopExit):
         child.join()
+    child.kill()  # still waiting for ``never``: the deadlock was the point
 
 
 def test_hub_survives_loopexit():

@@ -125,6 +125,7 @@ def test_pool_free_count_full_wait_available(clock):
     assert pool.wait_available() == 1
     assert clock() == pytest.approx(1)
     assert "size=2" in repr(pool)
+    pool.join()
 
 
 def test_pool_add_not_blocking_raises_poolfull():

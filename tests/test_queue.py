@@ -255,7 +255,7 @@ def test_joinable_queue():
             processed.append(item)
             q.task_done()
 
-    hub.spawn(worker)
+    w = hub.spawn(worker)
     for i in range(5):
         q.put(i)
     assert q.unfinished_tasks == 5
@@ -263,6 +263,8 @@ def test_joinable_queue():
     assert processed == [0, 1, 2, 3, 4] and q.unfinished_tasks == 0
     with pytest.raises(ValueError, match="too many"):
         q.task_done()
+    q.put(StopIteration)  # ends the worker's ``for item in q``
+    w.join()
 
 
 def test_joinable_queue_join_timeout_and_failed_put(clock):

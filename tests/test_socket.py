@@ -657,10 +657,12 @@ def test_thousand_simultaneous_connections():
                     return
                 conn.sendall(data)
 
+    handlers = []
+
     def server():
         while True:
             conn, _ = listener.accept()
-            hub.spawn(handle, conn)
+            handlers.append(hub.spawn(handle, conn))
 
     srv = hub.spawn(server)
     clients = [socket.create_connection(listener.getsockname(), timeout=30) for _ in range(1000)]
@@ -679,6 +681,8 @@ def test_thousand_simultaneous_connections():
         c.close()
     srv.kill()
     listener.close()
+    hub.joinall(handlers, raise_error=True)  # each one ends at its client's EOF
+    assert len(handlers) == 1000
 
 
 def test_sockets_of_two_threads_do_not_mix():
@@ -1152,7 +1156,7 @@ def test_recv_answers_odd_arguments_at_once_on_a_drained_socket(clock, args, exp
     a, b = tcp_pair()
     with a, b:
         a.setblocking(True)
-        hub.spawn_later(5, b.sendall, b"x")
+        sender = hub.spawn_later(5, b.sendall, b"x")
         start = clock()
         if isinstance(expected, bytes):
             assert a.recv(*args) == expected
@@ -1160,6 +1164,7 @@ def test_recv_answers_odd_arguments_at_once_on_a_drained_socket(clock, args, exp
             with pytest.raises(expected):
                 a.recv(*args)
         assert clock() - start < 1
+        sender.kill()  # not needed: the recv did not wait for it
 
 
 def test_a_socket_read_from_two_threads_loses_no_data():
