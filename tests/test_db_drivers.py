@@ -126,8 +126,9 @@ def test_sqlalchemy_queuepool_and_scoped_session(postgres_server: Server) -> Non
 def test_redis_pool_pipeline_blocking(redis_server: Server) -> None:
     result = run_child("redis", "redis_concurrent", redis_server.url)
     assert result["ok"], result
-    # 200 BLPOPs each answered after 0.2 s: concurrent, not 40 s in a row.
-    assert result["elapsed"] < 8.0, result
+    # 200 BLPOPs each answered after 0.2 s: concurrent, not 40 s in a row. The bound is half
+    # the serial time: 9.7 s was seen at load 15 on the 2-core machine (about 1 s when quiet).
+    assert result["elapsed"] < 20.0, result
     assert result["ticks"] >= 5, result
 
 
