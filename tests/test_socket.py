@@ -371,6 +371,29 @@ def test_read_timeouts(clock, operation):
         assert registered_waiters() == 0
 
 
+def test_recv_timeout_is_one_deadline_across_wakeups(clock):
+    # Two readers, one byte: the edge wakes both, one finds nothing and must wait out what is
+    # left of its timeout, not a fresh one.
+    a, b = tcp_pair()
+    with a, b:
+        a.settimeout(2)
+        start = clock()
+        got = []
+
+        def read():
+            try:
+                got.append(a.recv(1))
+            except TimeoutError:
+                got.append(clock() - start)
+
+        readers = [hub.spawn(read) for _ in range(2)]
+        hub.sleep(0.5)
+        b.sendall(b"x")
+        hub.joinall(readers, timeout=10)
+        assert got[0] == b"x" and got[1] == pytest.approx(2)
+        assert registered_waiters() == 0
+
+
 def fill_send_buffer(s):
     s.setblocking(False)
     chunk = b"x" * 65536
