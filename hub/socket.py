@@ -36,6 +36,7 @@ from typing import Any
 from greenlet import getcurrent as _getcurrent
 
 from ._core import PENDING as _PENDING
+from ._core import TIMEOUT as _TIMEOUT
 from ._core import FdState as _FdState
 from ._core import InvalidSwitchError as _InvalidSwitchError
 from ._core import add_waiter as _add_waiter
@@ -155,6 +156,28 @@ _CLOSED_STATE = _FdState(None, -1)
 _CLOSED_STATE.pollable = False
 
 
+# settimeout's fast path. The C layer turns a timeout into whole nanoseconds (rounding up) and
+# gettimeout() reports that, so 1e-10 reads back as 1e-9: the two tables map each float or int
+# value settimeout() has been given to what the C layer made of it (its first call with a value
+# asks the C layer; a few hundred distinct values of each type at most are kept), one table per type
+# because an int and the float equal to it need not round alike. Other types (bool, a Decimal, an
+# object with __float__...) always go to the C layer, which decides what they mean or raises.
+_NORMALISED_FLOAT: dict[float, float] = {}
+_NORMALISED_INT: dict[int, float] = {}
+_UNSEEN: Any = object()
+# The fd stays non-blocking from __init__ on, which is what lets settimeout skip the C calls. The
+# one exception is detach(): it hands the fd over in the blocking mode its timeout implies, and a
+# socket object of ours may already hold that fd. The stdlib's SSLSocket._create builds the TLS
+# socket on the fd first, then detaches the plain one, then calls settimeout() on the new one,
+# counting on it to set the fd's mode: skipping that left a blocking fd under a cooperative
+# socket, and its recv() blocked the whole thread (tests/test_closing.py hung, waiting for a
+# close that a blocked read(2) never notices). So detach() notes the fd here; settimeout() on a
+# noted fd takes the slow path, and that and __init__ forget it, the fd being non-blocking again.
+# A stale number (the new owner closed the fd) costs a lookup per settimeout() while the set is
+# not empty, and one slow call on the next socket of ours to get that number: never a wrong mode.
+_LEFT_BLOCKING: set[int] = set()
+
+
 def _timed_out() -> TimeoutError:
     return TimeoutError("timed out")
 
@@ -174,14 +197,37 @@ class socket(_original_socket):
         self._st: Any = None
         self._type = _c_type(self)
         _c_settimeout(self, 0.0)
+        if _LEFT_BLOCKING:
+            _LEFT_BLOCKING.discard(_c.fileno(self))  # non-blocking again (see settimeout)
 
     # -- the user-visible timeout -----------------------------------------------------------
 
     def settimeout(self, value: float | None) -> None:
         """Like :meth:`socket.socket.settimeout`; the fd itself stays non-blocking."""
-        _c_settimeout(self, value)  # validates (TypeError/ValueError) and normalises
-        self._timeout = _c_gettimeout(self)
+        # Whatever the value, the fd stays non-blocking, so a value seen before needs no system
+        # call: drivers set a timeout around every command (redis-py twice per command), and the
+        # C layer's round trip costs two ioctl(FIONBIO). See _NORMALISED_FLOAT, _LEFT_BLOCKING.
+        if value is None:
+            timeout = None
+        elif type(value) is float:
+            timeout = _NORMALISED_FLOAT.get(value, _UNSEEN)
+        elif type(value) is int:
+            timeout = _NORMALISED_INT.get(value, _UNSEEN)
+        else:
+            timeout = _UNSEEN
+        if timeout is _UNSEEN or (_LEFT_BLOCKING and _c.fileno(self) in _LEFT_BLOCKING):
+            self._settimeout_slow(value)
+        else:
+            self._timeout = timeout
+
+    def _settimeout_slow(self, value: Any) -> None:
+        _c_settimeout(self, value)  # validates (TypeError/ValueError...) and normalises
+        timeout = self._timeout = _c_gettimeout(self)
         _c_settimeout(self, 0.0)
+        _LEFT_BLOCKING.discard(_c.fileno(self))  # non-blocking again, whatever it was
+        seen = _NORMALISED_FLOAT if type(value) is float else _NORMALISED_INT
+        if (type(value) is float or type(value) is int) and len(seen) < 256:
+            seen[value] = timeout
 
     def gettimeout(self) -> float | None:
         """The timeout set with :meth:`settimeout` (None: blocking, 0.0: non-blocking)."""
@@ -205,10 +251,7 @@ class socket(_original_socket):
 
     def _fd_state(self) -> tuple[Any, Any]:
         """(this thread's hub, this socket's FdState in it), registering the fd on first use."""
-        try:
-            hub = _getcurrent()._hub
-        except AttributeError:
-            hub = _get_hub()
+        hub = _get_hub()  # (not on a per-message path: the hot ones look the hub up inline)
         st = self._st
         if st is None or st.hub is not hub:  # (a closed fd's FdState has no hub)
             st = self._register(hub)
@@ -342,12 +385,15 @@ class socket(_original_socket):
                 if st is not None and not flags and 0 < len(data) < bufsize:
                     st.readable = st.hung_up or self._type != _SOCK_STREAM
                 return data
-        if timeout is None and not flags:
-            # Blocking, no flags: the wait of every echoed message. Hub.wait_fd's steps (the
-            # switching rule: register, switch to the hub, unregister in finally) are spelled
-            # out here, as _retry's are: each Python call they save costs about 1k instructions
-            # on this path. Anything unusual (the hub itself calling, an fd epoll refuses or the
-            # level-triggered poller: ``st.edge`` False) takes the general path below.
+        if not flags:
+            # No flags, blocking or with a timeout (0.0 never gets here): the wait of every
+            # echoed message, and of every reply a database driver reads (redis-py's sockets
+            # have a timeout). Hub.wait_fd's and Hub.suspend's steps (the switching rule:
+            # register, switch to the hub, unregister in finally) are spelled out here, as
+            # _retry's are: each Python call they save costs about 1k instructions on this path
+            # (the socket calls of a redis-py command: 62.9k -> 58.3k, callgrind). Anything unusual
+            # (the hub itself calling, an fd epoll refuses or the level-triggered poller:
+            # ``st.edge`` False) takes the general path below.
             cur = _getcurrent()
             try:
                 hub = cur._hub
@@ -358,11 +404,19 @@ class socket(_original_socket):
                 if st.readable:  # known to this hub already: try first (see _retry)
                     return self.recv(bufsize, flags)
             if cur is not hub and st.edge:
+                timer = None
+                if timeout is not None:
+                    # One deadline for the call, as in _retry: the first wait has it all,
+                    # spurious wake-ups spend it.
+                    clock = hub.clock
+                    deadline = clock() + timeout
                 while True:
                     w = [cur, _PENDING]
                     slot = st.reader
                     st.reader = w if slot is None else _add_waiter(slot, w)
                     try:
+                        if timeout is not None:
+                            timer = hub.timer(timeout, w, _TIMEOUT)
                         hub.switch()
                     finally:
                         w[0] = None
@@ -371,12 +425,21 @@ class socket(_original_socket):
                             st.reader = None
                         elif slot is not None:
                             st.reader = _remove_waiter(slot, w)
+                        if timer is not None and timer.active:
+                            timer.cancel()
                     if w[1] is not True:
+                        if w[1] is _TIMEOUT:
+                            raise _timed_out()
                         raise _wait_failed(cur, w[1])
                     try:
                         data = _c_recv(self, bufsize)
                     except BlockingIOError:
-                        continue  # a spurious wake-up (see _io): wait for the next edge
+                        # A spurious wake-up (see _io): wait for the next edge.
+                        if timeout is not None:
+                            timeout = deadline - clock()
+                            if timeout <= 0:
+                                raise _timed_out() from None
+                        continue
                     if 0 < len(data) < bufsize:
                         # (Two branches: a comparison that feeds a jump is the quick kind.)
                         if st.hung_up or self._type != _SOCK_STREAM:
@@ -675,11 +738,14 @@ class socket(_original_socket):
         """Like :meth:`socket.socket.detach`; the fd goes back to the blocking mode its timeout
         implies, since its new owner will not wait on the hub."""
         self._forget_fd()
-        if self._timeout is None and _c.fileno(self) >= 0:
+        fd = _c.fileno(self)
+        if self._timeout is None and fd >= 0:
             try:
                 _c_settimeout(self, None)
             except OSError:
                 pass  # the fd was closed behind the socket's back: detach() never fails
+            else:
+                _LEFT_BLOCKING.add(fd)  # (see settimeout)
         return super().detach()
 
     # -- sendfile: the stdlib's sendfile() calls _sendfile_use_sendfile / _use_send above -------

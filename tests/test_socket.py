@@ -283,6 +283,45 @@ def test_detach_restores_blocking_mode(pair):
         os.close(fd)
 
 
+def test_settimeout_after_another_socket_detached_the_fd(pair):
+    # What the stdlib's SSLSocket._create does: a new socket on the fd, the old one detached (which
+    # leaves the fd blocking), then settimeout() on the new one, which must make it non-blocking.
+    a, b = pair
+    for value in (None, 2.5):
+        a.settimeout(value)  # both values seen before: settimeout's fast path applies
+        a.settimeout(None)
+        new = socket.socket(a.family, a.type, a.proto, fileno=a.fileno())
+        a.detach()
+        assert os.get_blocking(new.fileno())
+        new.settimeout(value)
+        assert not os.get_blocking(new.fileno()) and new.gettimeout() == value
+        new.settimeout(value)
+        assert not os.get_blocking(new.fileno())
+        a = new
+    with a:
+        g = hub.spawn(a.recv, 5)
+        hub.sleep(0)
+        b.sendall(b"hello")
+        assert g.get(timeout=5) == b"hello"
+
+
+def test_settimeout_normalises_as_the_c_layer():
+    with socket.socket() as ours, stdlib_socket.socket() as theirs:
+        for value in (0, 0.0, 1, 0.1, 1e-10, 1e-9, 2.5, 1.0000000001, 3, 1e-10, 0.1, True):
+            for s in (ours, theirs, ours):  # the second call with a value takes the fast path
+                s.settimeout(value)
+            assert ours.gettimeout() == theirs.gettimeout(), value
+            assert type(ours.gettimeout()) is type(theirs.gettimeout())
+        for bad in (-1, -0.5, float("nan"), 10**30, "soon", 1j):
+            for s in (ours, theirs):
+                with pytest.raises((ValueError, TypeError, OverflowError)) as info:
+                    s.settimeout(bad)
+                if s is ours:
+                    ours_error = info.type
+            assert ours_error is info.type, bad
+        assert not os.get_blocking(ours.fileno())
+
+
 def test_socketpair_is_cooperative():
     a, b = socket.socketpair()
     with a, b:
@@ -329,6 +368,29 @@ def test_read_timeouts(clock, operation):
         with pytest.raises(TimeoutError, match="timed out"):
             operation(a)
         assert clock() - start == pytest.approx(2)
+        assert registered_waiters() == 0
+
+
+def test_recv_timeout_is_one_deadline_across_wakeups(clock):
+    # Two readers, one byte: the edge wakes both, one finds nothing and must wait out what is
+    # left of its timeout, not a fresh one.
+    a, b = tcp_pair()
+    with a, b:
+        a.settimeout(2)
+        start = clock()
+        got = []
+
+        def read():
+            try:
+                got.append(a.recv(1))
+            except TimeoutError:
+                got.append(clock() - start)
+
+        readers = [hub.spawn(read) for _ in range(2)]
+        hub.sleep(0.5)
+        b.sendall(b"x")
+        hub.joinall(readers, timeout=10)
+        assert got[0] == b"x" and got[1] == pytest.approx(2)
         assert registered_waiters() == 0
 
 
