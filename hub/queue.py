@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from heapq import heapify, heappop, heappush
 from queue import Empty, Full
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 from greenlet import getcurrent
 
@@ -319,14 +319,8 @@ class Queue(Generic[_T]):
             if item is not NOTHING:
                 lock.release()
                 return item
-        if self._shut:
-            lock.release()
-            raise ShutDown
-        if not block or (timeout is not None and timeout <= 0):
-            lock.release()
-            if block:
-                _check_timeout(timeout)  # type: ignore[arg-type]
-            raise Empty
+        if self._shut or not block or (timeout is not None and timeout <= 0):
+            self._refuse_get(block, timeout)
         # WaitQueue.enqueue() and wait() inlined (callgrind, bench/callgrind_micro.py queue1: the
         # two calls cost +5% instructions per item); the abandon rule stays in the queue.
         g: Any = getcurrent()  # Any: may carry _hub (get_hub's fast path)
@@ -353,6 +347,16 @@ class Queue(Generic[_T]):
             raise Empty
         return value
 
+    def _refuse_get(self, block: bool, timeout: float | None) -> NoReturn:
+        """With the lock held and nothing to take, a get or peek that may not wait: raise
+        ShutDown or Empty (ValueError for a negative timeout), releasing the lock."""
+        self._lock.release()
+        if self._shut:
+            raise ShutDown
+        if block:
+            _check_timeout(timeout)  # type: ignore[arg-type]
+        raise Empty
+
     def get_nowait(self) -> _T:
         """``get(block=False)``."""
         return self.get(False)
@@ -369,14 +373,8 @@ class Queue(Generic[_T]):
         if item is not NOTHING:
             lock.release()
             return item
-        if self._shut:
-            lock.release()
-            raise ShutDown
-        if not block or (timeout is not None and timeout <= 0):
-            lock.release()
-            if block:
-                _check_timeout(timeout)  # type: ignore[arg-type]
-            raise Empty
+        if self._shut or not block or (timeout is not None and timeout <= 0):
+            self._refuse_get(block, timeout)
         getters = self._getters
         w = getters.enqueue(WATCH)  # sees the next item, takes nothing
         if self._items:
