@@ -56,7 +56,10 @@ def test_concurrent_queries(driver: str, import_first: bool, sql_server: Server)
     # 50 queries of 0.3 s each: about 0.3 s together, 15 s one after the other.
     assert result["n"] == 50
     assert result["elapsed"] < 5.0, result
-    assert result["ticks"] >= 5, result  # the hub ran other greenlets while they waited
+    # The hub ran other greenlets while they waited (a 10 ms ticker over a ~0.3 s wait; a loaded
+    # CI machine once let it tick only 4 times: the elapsed bound above is what rules out a
+    # serialised run, this one only a hub that never ran the ticker).
+    assert result["ticks"] >= 2, result
     if driver == "psycopg":
         # Imported after patch_all(): psycopg chose its poll() wait (PSYCOPG_WAIT_FUNC), on the
         # patched select module; imported before: patch_all() installed the hub's.
