@@ -406,11 +406,12 @@ def micro_cases() -> list[Case]:
             # micro.py runs the workload in a child; pin it like a server.
             with procs.pinned_here(s.server_cpu):
                 try:
-                    rate = micro.measure(toolkit, name, s.micro_scale)
+                    result = micro.measure_result(toolkit, name, s.micro_scale)
                 except RuntimeError as exc:
                     lines = str(exc).strip().splitlines()
                     raise Failed(lines[-1] if lines else "failed")
-            return Sample(rate)
+            extra = {k: v for k, v in result.items() if k not in ("ops", "seconds")}
+            return Sample(result["ops"] / result["seconds"], extra)
 
         doc = (micro.WORKLOADS[name].__doc__ or "").strip().splitlines()
         unit = micro.UNITS.get(name, "ops/s")
