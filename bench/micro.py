@@ -110,6 +110,15 @@ def sleep0(tk: Toolkit, scale: float) -> tuple[int, float]:
     return greenlets * rounds, time.perf_counter() - start
 
 
+def sleep0_monitor_on(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """sleep0 with the blocking monitor on (0.1 s) throughout (callgrind_monitor.py's probe)."""
+    tk.monitor(0.1)
+    try:
+        return sleep0(tk, scale)
+    finally:
+        tk.monitor_stop()
+
+
 # Off/on pairs per sleep0_monitor process, each half a sleep0 run long (some 0.1-0.3 s: one to
 # a few watchdog periods at 0.1 s).
 _MONITOR_PAIRS = 6
@@ -370,6 +379,10 @@ WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[Any, ...]]] = {
     "thread_queue1": thread_queue1,
     "thread_event": thread_event,
     "thread_start_join": thread_start_join,
+}
+#: Workloads for the callgrind scripts only (not rows of the table).
+CALLGRIND_WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[Any, ...]]] = {
+    "sleep0_monitor_on": sleep0_monitor_on,
 }
 UNITS = {
     "sleep0": "switches/s",
