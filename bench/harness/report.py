@@ -167,8 +167,9 @@ def monitor_cost_text(results: Results) -> str:
     """The rate with the blocking monitor on against off, per toolkit; empty if neither ran.
 
     Not the ratio of the two rows' medians: those are runs minutes apart, and on a shared machine
-    they differ by more than a monitor costs. Where the on row measured off and on alternately in
-    one process (micro sleep0_monitor's ``on_off``), the median of those in-process ratios; else
+    they differ by more than a monitor costs. Where the on row measured off and on alternately
+    (``on_off``: micro sleep0_monitor in one process, the echo case in neighbouring runs), the
+    median of those ratios; else
     the median of each round's ratio (the off and on runs of a round are neighbours). With the
     spread over the rounds.
     """
@@ -177,7 +178,7 @@ def monitor_cost_text(results: Results) -> str:
         off_rows, on_rows = results.get(off_key, {}), results.get(on_key, {})
         for tk, on in on_rows.items():
             ratios = [e["on_off"] for e in on.extra if e.get("on_off")]
-            how = "interleaved in one process"
+            how = "interleaved"
             off = off_rows.get(tk)
             if not ratios and off is not None:
                 ratios = [a / b for a, b in zip(on.values, off.values, strict=False) if a and b]
