@@ -66,3 +66,23 @@ def test_callgrind_monitor_probe_and_thread_split():
     assert per_op_text([100], [1100], 10, "op") == "       100 instructions/op"
     text = per_op_text([100, 50], [1100, 250], 10, "op")
     assert text == "       120 instructions/op (main thread 100, helper threads 20)"
+
+
+def test_micro_sleep0_monitor_reports_the_interleaved_on_off_ratio():
+    # The monitor row alternates the monitor off and on in one process and reports the median
+    # ratio of the pairs besides its rate (bench/run.py's monitor line reads it).
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    script = os.path.join(ROOT, "bench", "micro.py")
+    result = subprocess.run(
+        [sys.executable, script, "--child", "greenpatch", "sleep0_monitor", "0.01"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    assert out["ops"] > 0 and out["seconds"] > 0
+    assert len(out["on_off_pairs"]) == 6
+    assert out["on_off"] > 0

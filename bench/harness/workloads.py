@@ -421,7 +421,7 @@ def memory_case() -> Case:
 
 
 def micro_cases() -> list[Case]:
-    """bench/micro.py's workloads, each a case of its own, run through micro.measure().
+    """bench/micro.py's workloads, each a case of its own, run through micro.measure_result().
 
     Whatever workloads micro.py grows are picked up here without changes.
     """
