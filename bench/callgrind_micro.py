@@ -25,16 +25,16 @@ ROOT = os.path.dirname(HERE)
 
 def child(toolkit: str, workload: str, scale: float) -> None:
     sys.path.insert(0, HERE)
-    from micro import WORKLOADS, Toolkit
+    from micro import CALLGRIND_WORKLOADS, WORKLOADS, Toolkit
 
     if workload.startswith("thread_"):
         from micro import _patch_threads
 
         _patch_threads(toolkit)  # as micro.py's run_child: patched threading on both sides
     tk = Toolkit(toolkit)
-    fn = WORKLOADS[workload]
+    fn = WORKLOADS.get(workload) or CALLGRIND_WORKLOADS[workload]
     fn(tk, 0.01)  # the same warm-up at both scales: imports, first hub, caches
-    ops, _ = fn(tk, scale)
+    ops = fn(tk, scale)[0]
     # The steady-state variants run several rounds per call and report one round's operations.
     print(json.dumps({"ops": ops * getattr(fn, "rounds", 1)}))
 

@@ -7,7 +7,7 @@ A monitor costs in two ways, and valgrind distorts only one of them:
 
 - **per switch**, in the hub's thread: whatever the loop does more while it is watched (gevent's
   monitor traces every greenlet switch; greenpatch's does nothing there). bench/micro.py's
-  ``sleep0`` against ``sleep0_monitor``, main thread only, instructions per ``sleep(0)``: exact
+  ``sleep0`` against ``sleep0_monitor_on``, main thread only, instructions per ``sleep(0)``: exact
   whatever the machine's load.
 - **per second**, in the watchdog's thread: its wake-ups follow the wall clock, which valgrind
   stretches some 50 times, so counted per operation they are overstated as much (and at valgrind's
@@ -101,17 +101,18 @@ def main() -> None:
     print(f"blocking monitor at {args.limit:g} s, main thread = the hub's")
     for toolkit in args.toolkits.split(","):
         per_op = {}
-        for workload in ("sleep0", "sleep0_monitor"):
+        for workload in ("sleep0", "sleep0_monitor_on"):
             a, ops_a = count(args.python, toolkit, workload, low)
             b, ops_b = count(args.python, toolkit, workload, high)
             per_op[workload] = (
                 (b[0] - a[0]) / (ops_b - ops_a),
                 (sum(b) - sum(a)) / (ops_b - ops_a),
             )
-        off, on = per_op["sleep0"][0], per_op["sleep0_monitor"][0]
+        off, on = per_op["sleep0"][0], per_op["sleep0_monitor_on"][0]
+        on_all = per_op["sleep0_monitor_on"][1]
         print(
             f"  {toolkit:<12} per sleep(0), main thread: off {off:,.0f}, on {on:,.0f} "
-            f"({(on - off) / off:+.1%}); all threads with it on {per_op['sleep0_monitor'][1]:,.0f}"
+            f"({(on - off) / off:+.1%}); all threads with it on {on_all:,.0f}"
             " (valgrind's pace: overstated)",
             flush=True,
         )

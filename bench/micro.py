@@ -42,6 +42,7 @@ class Toolkit:
             self.Queue = getattr(hub, "Queue", None)
             self.Semaphore = getattr(hub, "Semaphore", None)
             self.monitor = _greenpatch_monitor
+            self.monitor_stop = _greenpatch_monitor_stop
         elif name == "gevent":
             import gevent
             import gevent.event
@@ -55,6 +56,7 @@ class Toolkit:
             self.Queue = gevent.queue.Queue
             self.Semaphore = gevent.lock.Semaphore
             self.monitor = _gevent_monitor
+            self.monitor_stop = _gevent_monitor_stop
         else:
             raise SystemExit(f"unknown toolkit {name!r}")
 
@@ -65,6 +67,12 @@ def _greenpatch_monitor(limit: float) -> None:
     monitor.start(limit)
 
 
+def _greenpatch_monitor_stop() -> None:
+    from hub import monitor
+
+    monitor.stop()
+
+
 def _gevent_monitor(limit: float) -> None:
     import gevent
 
@@ -73,6 +81,16 @@ def _gevent_monitor(limit: float) -> None:
     # (what GEVENT_MONITOR_THREAD_ENABLE sets).
     gevent.config.monitor_thread = True
     gevent.get_hub().start_periodic_monitoring_thread()
+
+
+def _gevent_monitor_stop() -> None:
+    import gevent
+
+    hub = gevent.get_hub()
+    thread = hub.periodic_monitoring_thread
+    if thread is not None:
+        thread.kill()  # its loop ends at its next wake-up; it uninstalls its switch tracer now
+        hub.periodic_monitoring_thread = None
 
 
 # -- workloads: each returns (operations, seconds) ---------------------------------------------
@@ -92,10 +110,43 @@ def sleep0(tk: Toolkit, scale: float) -> tuple[int, float]:
     return greenlets * rounds, time.perf_counter() - start
 
 
-def sleep0_monitor(tk: Toolkit, scale: float) -> tuple[int, float]:
-    """sleep0 with the toolkit's blocking monitor on (0.1 s): the price of watching the hub."""
+def sleep0_monitor_on(tk: Toolkit, scale: float) -> tuple[int, float]:
+    """sleep0 with the blocking monitor on (0.1 s) throughout (callgrind_monitor.py's probe)."""
     tk.monitor(0.1)
-    return sleep0(tk, scale)
+    try:
+        return sleep0(tk, scale)
+    finally:
+        tk.monitor_stop()
+
+
+# Off/on pairs per sleep0_monitor process, each half a sleep0 run long (some 0.1-0.3 s: one to
+# a few watchdog periods at 0.1 s).
+_MONITOR_PAIRS = 6
+
+
+def sleep0_monitor(tk: Toolkit, scale: float) -> tuple[int, float, dict[str, Any]]:
+    """sleep0 with the toolkit's blocking monitor on (0.1 s): the price of watching the hub.
+
+    The rate is with the monitor on. The same process also runs sleep0 with it off, alternating
+    off and on (and which comes first) ``_MONITOR_PAIRS`` times, and reports the median of the
+    pairs' on/off ratios as ``on_off``: rates from separate processes, minutes apart on a shared
+    machine, differ by more than the monitor costs; neighbours in one process do not.
+    """
+    ops = 0
+    seconds = 0.0
+    ratios = []
+    for i in range(_MONITOR_PAIRS):
+        pair = {}
+        for on in (False, True) if i % 2 == 0 else (True, False):
+            if on:
+                tk.monitor(0.1)
+            n, t = sleep0(tk, scale / 2)
+            if on:
+                tk.monitor_stop()
+                ops, seconds = ops + n, seconds + t
+            pair[on] = n / t
+        ratios.append(pair[True] / pair[False])
+    return ops, seconds, {"on_off": statistics.median(ratios), "on_off_pairs": ratios}
 
 
 def spawn_join(tk: Toolkit, scale: float) -> tuple[int, float]:
@@ -314,7 +365,7 @@ def thread_start_join(tk: Toolkit, scale: float) -> tuple[int, float]:
     return count, _run_threads([nothing] * count)
 
 
-WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
+WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[Any, ...]]] = {
     "sleep0": sleep0,
     "sleep0_monitor": sleep0_monitor,
     "spawn_join": spawn_join,
@@ -328,6 +379,10 @@ WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[int, float]]] = {
     "thread_queue1": thread_queue1,
     "thread_event": thread_event,
     "thread_start_join": thread_start_join,
+}
+#: Workloads for the callgrind scripts only (not rows of the table).
+CALLGRIND_WORKLOADS: dict[str, Callable[[Toolkit, float], tuple[Any, ...]]] = {
+    "sleep0_monitor_on": sleep0_monitor_on,
 }
 UNITS = {
     "sleep0": "switches/s",
@@ -355,11 +410,18 @@ def run_child(toolkit: str, workload: str, scale: float) -> None:
     tk = Toolkit(toolkit)
     fn = WORKLOADS[workload]
     fn(tk, scale / 10)  # warm up: imports, first hub, caches
-    ops, seconds = fn(tk, scale)
-    print(json.dumps({"ops": ops, "seconds": seconds}))
+    ops, seconds, *extra = fn(tk, scale)
+    print(json.dumps({"ops": ops, "seconds": seconds, **(extra[0] if extra else {})}))
 
 
 def measure(toolkit: str, workload: str, scale: float) -> float:
+    """The workload's rate in a fresh interpreter (operations per second)."""
+    result = measure_result(toolkit, workload, scale)
+    return float(result["ops"] / result["seconds"])
+
+
+def measure_result(toolkit: str, workload: str, scale: float) -> dict[str, Any]:
+    """The child's whole result: ``ops``, ``seconds`` and what else the workload reports."""
     env = dict(os.environ)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     out = subprocess.run(
@@ -371,8 +433,8 @@ def measure(toolkit: str, workload: str, scale: float) -> float:
     )
     if out.returncode != 0:
         raise RuntimeError(f"{toolkit}/{workload} failed:\n{out.stderr}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["ops"] / result["seconds"]
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
 
 
 def available(toolkit: str) -> bool:
@@ -411,11 +473,15 @@ def main(argv: list[str] | None = None) -> int:
     workloads = args.only or list(WORKLOADS)
 
     results: dict[str, dict[str, list[float]]] = {w: {t: [] for t in toolkits} for w in workloads}
+    on_off: dict[str, list[float]] = {t: [] for t in toolkits}
     for r in range(rounds):
         for w in workloads:
             order = toolkits if r % 2 == 0 else list(reversed(toolkits))
             for t in order:
-                results[w][t].append(measure(t, w, scale))
+                result = measure_result(t, w, scale)
+                results[w][t].append(result["ops"] / result["seconds"])
+                if "on_off" in result:
+                    on_off[t].append(result["on_off"])
 
     print(f"\nPython {sys.version.split()[0]}, {rounds} round(s), median (min-max)")
     header = f"{'workload':<18} {'toolkit':<11} {'rate':>14} {'spread':>25} {'vs gevent':>10}"
@@ -432,6 +498,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{w:<18} {t:<11} {med:>14,.0f} {spread:>25} {ratio:>10}")
         print(f"{'':<18} ({UNITS.get(w, 'ops/s')})")
         summary["results"][w] = {"unit": UNITS.get(w, "ops/s"), "rates": results[w]}
+    if any(on_off.values()):
+        print(
+            f"\nsleep0, blocking monitor on vs off, interleaved in each process "
+            f"({_MONITOR_PAIRS} pairs; median of the rounds' medians, spread over the rounds):"
+        )
+        for t, values in on_off.items():
+            if values:
+                med = statistics.median(values) - 1
+                print(f"  {t:<11} {med:+7.1%}  ({min(values) - 1:+.1%} to {max(values) - 1:+.1%})")
+        summary["sleep0_monitor_on_off"] = on_off
     if args.json:
         with open(args.json, "w") as f:
             json.dump(summary, f, indent=2)

@@ -17,8 +17,20 @@ from ._introspect import format_frames, greenlet_name, running_greenlet
 
 __all__ = ["Watchdog"]
 
-# Samples per limit: a block is reported at most limit * (1 + 1/_SAMPLES) after it began.
-_SAMPLES = 4
+# One sample per limit. A sample wakes the thread, and a thread that wakes takes the GIL: when
+# the hub's thread holds it (it always does while busy), the watchdog waits for the switch
+# interval (sys.getswitchinterval(), 5 ms) and then forces the hub's thread to hand it over, one
+# forced GIL switch per sample, whose wall-clock price on a loaded machine is the OS's latency in
+# scheduling the watchdog (the hub's thread waits until the watchdog has the GIL). Four samples
+# per limit cost four of those per limit and bought a report after 1.25 to 1.5 x the limit; one
+# sample per limit reports a block after 1 to 2 x the limit: it is reported at the second
+# sample that finds the same turn of the loop and the same greenlet running, and two samples a
+# limit apart inside one block prove it lasted at least the limit. gevent's monitor wakes as
+# often. A block of between one and two limits is reported only when two samples fall in it.
+_PERIODS_PER_LIMIT = 1
+# A timed lock wait may return a hair early (the clocks' rounding): two samples one period apart
+# count as a limit apart.
+_ALMOST = 0.99
 
 
 class Watchdog:
@@ -78,7 +90,7 @@ class Watchdog:
             self.running.release()
 
     def _watch(self) -> None:
-        period = max(self.limit / _SAMPLES, 0.001)
+        period = max(self.limit / _PERIODS_PER_LIMIT, 0.001)
         hub = self.hub_ref()
         if hub is None:
             return
@@ -117,7 +129,7 @@ class Watchdog:
                 outer = outer.f_back
             if turns != last or outer is not running:
                 last, running, since, reported = turns, outer, now, False
-            elif not reported and now - since > self.limit:
+            elif not reported and now - since >= self.limit * _ALMOST:
                 try:
                     self.on_block(hub, frame, now - since)
                 except Exception:

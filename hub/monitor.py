@@ -13,12 +13,13 @@ is on or off: two integer increments per turn (a turn runs up to a thousand read
 per-switch hook, no ``greenlet.settrace``.
 
 When the monitor is on, one watchdog OS thread per hub (started with the runtime's captured
-``start_new_thread``, so it is a real thread even under ``patch_all()``) samples that counter a
-few times per ``max_blocking_time``. A counter that stays even and unchanged for longer than the
-limit means the loop is stuck in one turn. That alone is not a block: a turn resumes up to a
+``start_new_thread``, so it is a real thread even under ``patch_all()``) samples that counter
+once per ``max_blocking_time`` (each sample takes the GIL from a busy hub: _watchdog.py says why
+not more often). A counter that stays even and unchanged from one sample to the next, a limit
+later, means the loop is stuck in one turn. That alone is not a block: a turn resumes up to a
 thousand ready greenlets, each of which may work a little. So the watchdog also looks at which
 greenlet runs: the outermost frame of the hub thread's current stack is the running greenlet's
-first frame. Only when both stay the same for longer than the limit has one greenlet (or a
+first frame. Only when both stay the same from one sample to the next has one greenlet (or a
 callback, or the main greenlet before the hub ever ran) been running without switching back: a
 blocking call, or a long computation. The watchdog then takes that thread's current frame
 (``sys._current_frames()``): as the hub's thread is still stuck, that frame *is* the blocking

@@ -31,6 +31,7 @@ its traceback goes to ``error_log``. Either way the server goes on serving other
 from __future__ import annotations
 
 import os
+import select as _select
 import sys
 import time
 import traceback
@@ -42,7 +43,7 @@ from urllib.parse import unquote_to_bytes
 from greenlet import getcurrent
 
 from . import socket as _socket
-from ._core import get_hub
+from ._core import get_hub, poll_now
 from ._greenlet import Greenlet, sleep
 from ._http import HTTPError, parse_chunk_size, parse_head
 from .server import StreamServer
@@ -298,6 +299,8 @@ class WSGIHandler:
 
     #: The read-ahead size.
     block = _BLOCK
+    #: The greenlet serving the connection (set by handle; the server's reaper kills it).
+    _greenlet: Any
 
     def __init__(self, sock: Any, address: Any, server: WSGIServer) -> None:
         self.socket = sock
@@ -322,7 +325,7 @@ class WSGIHandler:
         # socket's timeout twice per request costs four system calls, ~15% of a small request.
         sock.settimeout(server.network_timeout)
         base = server.get_environ(sock, self.client_address)
-        me = getcurrent()
+        self._greenlet = getcurrent()  # what the reaper kills
         idle = server._idle
         clock = server._clock
         while not server.closed:
@@ -333,11 +336,11 @@ class WSGIHandler:
                 if buf:
                     filled = self._read_head(buf)
                 else:
-                    idle[me] = clock()  # waiting for the next request: the reaper may close it
+                    idle[self] = clock()  # waiting for the next request: the reaper may close it
                     try:
                         filled = self._read_head(buf)
                     finally:
-                        idle.pop(me, None)
+                        idle.pop(self, None)
                 if filled is None:
                     return
                 buf = filled
@@ -379,6 +382,9 @@ class WSGIHandler:
                     self._send_error(HTTPError(414, "the request line is too long"))
                     return None
                 return buf
+            # Part of a head: no longer idle. The rest must come within network_timeout (then
+            # 408), not the keep-alive limit. Off the hot path: a small head comes in one read.
+            server._idle.pop(self, None)
             if len(buf) > limit or (len(buf) > line_limit and b"\r\n" not in buf):
                 if buf.find(b"\r\n") < 0 or buf.find(b"\r\n") > line_limit:
                     self._send_error(HTTPError(414, "the request line is too long"))
@@ -767,6 +773,21 @@ def _as_bytes(data: Any) -> bytes:
     raise TypeError(f"WSGI body data must be bytes, not {type(data).__name__}")
 
 
+_POLLIN = _select.POLLIN
+_POLL_PENDING = _select.POLLIN | _select.POLLHUP | _select.POLLERR
+
+
+def _pending(sock: Any) -> bool:
+    """Whether ``sock`` has something for its handler to read now (bytes, EOF or an error)."""
+    try:
+        fd = sock.fileno()
+    except OSError:
+        return False
+    if fd < 0:
+        return False  # closed
+    return bool(poll_now(fd, _POLLIN) & _POLL_PENDING)
+
+
 def _no_application(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
     raise NotImplementedError("WSGIServer needs an application")
 
@@ -832,8 +853,9 @@ class WSGIServer(StreamServer):
             if value is not None:
                 setattr(self, name, value)
         self.environ = dict(environ or {})
-        # Connections waiting for their next request: greenlet -> since when (hub clock).
-        self._idle: dict[Any, float] = {}
+        # Connections waiting for their next request's first byte: handler -> since when (hub
+        # clock). WSGIHandler.handle sets and clears it around the wait, _reap reads it.
+        self._idle: dict[WSGIHandler, float] = {}
         self._clock = get_hub().clock
         self._reaper: Any = None
         self._log_time = (-1, "")
@@ -878,16 +900,30 @@ class WSGIServer(StreamServer):
     def _reap(self, keepalive: float) -> None:
         # Close the connections idle for longer than keepalive, checking a few times per
         # keepalive period: a connection may stay idle up to ~1.25 x keepalive.
+        #
+        # "Idle" is the handler's mark, set before it waits for a request's first byte and
+        # cleared once it has run again. Between the bytes' arrival and the handler's next turn
+        # the mark is stale: the hub has seen the fd readable and queued the handler, but on a
+        # loaded machine (or after a long callback) the reaper's timer can fire in the same
+        # round and run first. Killing then would drop a request the client has already sent
+        # (it sees a reset). So the reaper asks the kernel, once per old mark, whether the
+        # socket is readable right now (poll_now, zero timeout); if it is (data, or the peer's
+        # FIN or an error the handler will see), the handler is about to run and is spared;
+        # its next turn clears or renews the mark. A silent connection stays unreadable and is
+        # closed as before. The check costs one poll system call per connection past the limit,
+        # in the reaper only: the per-request path does not change.
         idle = self._idle
         clock = self._clock
         period = min(max(keepalive / 4, 0.01), 1.0)
         while True:
             sleep(period)
             limit = clock() - keepalive
-            for g, since in list(idle.items()):
-                if since <= limit and idle.get(g) == since:
-                    del idle[g]
-                    g.kill(block=False)
+            for handler, since in list(idle.items()):
+                if since <= limit and idle.get(handler) == since:
+                    if _pending(handler.socket):
+                        continue
+                    del idle[handler]
+                    handler._greenlet.kill(block=False)
 
     def close(self) -> None:
         """Stop accepting; connections go on until their request is answered."""
@@ -899,8 +935,8 @@ class WSGIServer(StreamServer):
     def stop(self, timeout: float | None = None) -> None:
         """Stop accepting, close idle keep-alive connections, let requests in flight finish."""
         self.close()
-        for g in list(self._idle):
-            g.kill(block=False)
+        for handler in list(self._idle):
+            handler._greenlet.kill(block=False)
         super().stop(timeout)
 
     # -- logs -------------------------------------------------------------------------------------

@@ -42,21 +42,24 @@ def test_bench_quick_path_runs(tmp_path):
     assert sleep0["status"] == "ok", sleep0["reason"]
 
 
-def test_callgrind_monitor_probe_and_thread_split():
-    # What bench/callgrind_monitor.py runs under valgrind, run natively: the probe keeps the hub
-    # switching with the monitor on for its wall-clock time. And the per-thread split it prints.
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    script = os.path.join(ROOT, "bench", "callgrind_monitor.py")
+def _bench_json(script: str, *args: str) -> dict:
+    """Run a bench/ script with greenpatch importable; its last stdout line, parsed as JSON."""
     result = subprocess.run(
-        [sys.executable, script, "--probe", "greenpatch", "0.2", "0.1"],
+        [sys.executable, os.path.join(ROOT, "bench", script), *args],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
-        env=env,
+        env=dict(os.environ, PYTHONPATH=ROOT),
     )
     assert result.returncode == 0, result.stderr
-    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_callgrind_monitor_probe_and_thread_split():
+    # What bench/callgrind_monitor.py runs under valgrind, run natively: the probe keeps the hub
+    # switching with the monitor on for its wall-clock time. And the per-thread split it prints.
+    probe = _bench_json("callgrind_monitor.py", "--probe", "greenpatch", "0.2", "0.1")
     assert probe["seconds"] >= 0.2 and probe["switches"] > 0
     sys.path.insert(0, os.path.join(ROOT, "bench"))
     try:
@@ -66,3 +69,12 @@ def test_callgrind_monitor_probe_and_thread_split():
     assert per_op_text([100], [1100], 10, "op") == "       100 instructions/op"
     text = per_op_text([100, 50], [1100, 250], 10, "op")
     assert text == "       120 instructions/op (main thread 100, helper threads 20)"
+
+
+def test_micro_sleep0_monitor_reports_the_interleaved_on_off_ratio():
+    # The monitor row alternates the monitor off and on in one process and reports the median
+    # ratio of the pairs besides its rate (bench/run.py's monitor line reads it).
+    out = _bench_json("micro.py", "--child", "greenpatch", "sleep0_monitor", "0.01")
+    assert out["ops"] > 0 and out["seconds"] > 0
+    assert len(out["on_off_pairs"]) == 6
+    assert out["on_off"] > 0

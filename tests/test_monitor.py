@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -79,6 +80,25 @@ def test_one_report_per_incident():
     report = out.getvalue()
     assert report.count("blocks in block_the_hub()") == 2, report
     assert "the main greenlet blocks in block_the_hub()" in report
+
+
+def test_a_report_states_at_least_the_limit():
+    # One sample per limit: a report means two samples a limit apart found the same greenlet
+    # running, so the time it states is the limit or more (never a shorter block), and the
+    # block (0.5 s, ten limits) is reported while it still runs, once.
+    out = io.StringIO()
+    monitor.start(0.05, stream=out)
+    try:
+        block_the_hub()
+        hub.sleep(0.1)
+    finally:
+        monitor.stop()
+    report = out.getvalue()
+    found = re.findall(r"has not run for ([\d.]+) s \(limit ([\d.]+) s\)", report)
+    assert len(found) == 1, report
+    blocked, limit = map(float, found[0])
+    assert limit == 0.05
+    assert 0.049 <= blocked <= 0.5, report
 
 
 def test_quiet_for_a_cooperative_program():

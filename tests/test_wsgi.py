@@ -410,11 +410,10 @@ def test_limits_414_and_431():
 
 
 def test_half_request_then_close_and_slow_clients_do_not_hold_up_others():
-    # keepalive (the idle reaper's limit) well above network_timeout: on a loaded machine a
-    # handler that waited for its first bytes longer than keepalive is reaped as idle before it
-    # reads the half request that arrived meanwhile (seen once on 3.13 with 0.3 s), and the
-    # client then sees the connection close instead of the 408 this test is about.
-    with serving(hello, keepalive=5.0, network_timeout=0.3) as server:
+    # keepalive (the idle reaper's limit) equal to network_timeout: a half request is no longer
+    # idle, and a handler scheduled late (its bytes in, not yet read) is spared by the reaper,
+    # so every stalled client gets its 408 (the virtual-clock tests below pin both cases).
+    with serving(hello, keepalive=0.3, network_timeout=0.3) as server:
         slow = []
         try:
             for _ in range(20):
@@ -438,6 +437,47 @@ def test_idle_keep_alive_connection_closed_after_timeout():
         c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         assert responses(c, 1)[0][0] == 200
         assert c.recv(100) == b""  # closed by the server, without a response
+
+
+def test_idle_reaper_closes_a_silent_connection_after_keepalive(clock):
+    # No byte ever arrives: closed once keepalive has passed (the reaper checks 4 times a period).
+    with serving(hello, keepalive=1.0) as server, socket.create_connection(server.address) as c:
+        start = clock()
+        assert c.recv(100) == b""
+        assert 1.0 <= clock() - start <= 1.5
+
+
+def test_idle_reaper_spares_a_connection_whose_request_arrived_but_has_not_run(clock):
+    # The loaded machine, made deterministic: the next request's bytes arrive, then the hub is
+    # late (the clock jumps past the keep-alive limit), so the reaper and the woken handler are
+    # both ready in the same round, the reaper first. The handler must still serve the request:
+    # the reaper sees the readable socket and leaves it alone.
+    get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    with serving(hello, keepalive=1.0) as server, socket.create_connection(server.address) as c:
+        c.sendall(get)
+        assert responses(c, 1)[0][0] == 200
+        hub.sleep(0.5)  # idle for half the limit
+        c.sendall(get)
+        clock.jump(10.0)
+        assert responses(c, 1)[0][0] == 200
+        # Idle again and truly silent: closed after the limit as usual.
+        start = clock()
+        assert c.recv(100) == b""
+        assert 1.0 <= clock() - start <= 1.5
+
+
+def test_half_request_gets_408_after_network_timeout_even_with_shorter_keepalive(clock):
+    # Once a request's first bytes are in, the connection is no longer idle: the request
+    # timeout (network_timeout) applies and the client gets its 408, not a silent close at
+    # the keep-alive limit.
+    with (
+        serving(hello, keepalive=0.1, network_timeout=2.0) as server,
+        socket.create_connection(server.address) as c,
+    ):
+        c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        start = clock()
+        assert c.recv(100).startswith(b"HTTP/1.1 408 ")
+        assert clock() - start >= 2.0
 
 
 # -- concurrency, stop, TLS -----------------------------------------------------------------------

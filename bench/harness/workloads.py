@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,18 +103,45 @@ MONITOR_ENV = (
 )
 
 
+# Off/on pairs of the monitor echo case per round.
+_MONITOR_PAIRS = 3
+
+
 def echo_case(conns: int, size: int, tls: bool = False, monitor: bool = False) -> Case:
     """Round trips per second with ``conns`` connections each keeping one message in flight.
 
-    ``monitor``: with the toolkit's blocking monitor on (greenpatch and gevent only).
+    ``monitor``: with the toolkit's blocking monitor on (greenpatch and gevent only), measured
+    alternately with it off (``on_off`` in the extras: the median on/off ratio of the pairs).
     """
     label = f"{size} B" if size < 1024 else f"{size // 1024} KiB"
     key = f"{'tls' if tls else 'echo'} {conns}x{label}" + (" monitor" if monitor else "")
 
     def run(toolkit: str, s: Settings) -> Sample:
+        if not monitor:
+            return once(toolkit, s, False)
+        # Off and on alternately (which comes first alternates too), _MONITOR_PAIRS times, and
+        # the median of the pairs' on/off ratios as ``on_off``: two rows measured minutes apart
+        # on a shared machine differ by more than the monitor costs, neighbours much less.
+        on_rates: list[float] = []
+        ratios: list[float] = []
+        sample = Sample(0.0)
+        for i in range(1 if s.quick else _MONITOR_PAIRS):
+            pair: dict[bool, float] = {}
+            for on in (False, True) if i % 2 == 0 else (True, False):
+                got = once(toolkit, s, on)
+                pair[on] = got.value
+                if on:
+                    on_rates.append(got.value)
+                    sample = got
+            ratios.append(pair[True] / pair[False])
+        sample.value = statistics.median(on_rates)
+        sample.extra |= {"on_off": statistics.median(ratios), "on_off_pairs": ratios}
+        return sample
+
+    def once(toolkit: str, s: Settings, on: bool) -> Sample:
         extra_args: tuple[str, ...] = procs.self_signed_cert() if tls else ()
         cmd = server_cmd("echo", toolkit, *extra_args)
-        if monitor:
+        if on:
             cmd = ["env", *MONITOR_ENV, *cmd]
         client = [procs.c_tool("echo_client"), "-c", str(conns), "-s", str(size)]
         client += ["-w", str(s.warmup), "-d", str(s.duration)] + (["-t"] if tls else [])
@@ -393,7 +421,7 @@ def memory_case() -> Case:
 
 
 def micro_cases() -> list[Case]:
-    """bench/micro.py's workloads, each a case of its own, run through micro.measure().
+    """bench/micro.py's workloads, each a case of its own, run through micro.measure_result().
 
     Whatever workloads micro.py grows are picked up here without changes.
     """
@@ -406,11 +434,12 @@ def micro_cases() -> list[Case]:
             # micro.py runs the workload in a child; pin it like a server.
             with procs.pinned_here(s.server_cpu):
                 try:
-                    rate = micro.measure(toolkit, name, s.micro_scale)
+                    result = micro.measure_result(toolkit, name, s.micro_scale)
                 except RuntimeError as exc:
                     lines = str(exc).strip().splitlines()
                     raise Failed(lines[-1] if lines else "failed")
-            return Sample(rate)
+            extra = {k: v for k, v in result.items() if k not in ("ops", "seconds")}
+            return Sample(result["ops"] / result["seconds"], extra)
 
         doc = (micro.WORKLOADS[name].__doc__ or "").strip().splitlines()
         unit = micro.UNITS.get(name, "ops/s")
