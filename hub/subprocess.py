@@ -160,51 +160,39 @@ class Popen(_subprocess.Popen):  # type: ignore[type-arg]
         stdout = self._fileobj2output[self.stdout] if self.stdout else None
         stderr = self._fileobj2output[self.stderr] if self.stderr else None
         self._save_input(input)
-        # Each pipe's PipeFile found once, not per pass (pipe_of() walks the io layers).
-        readers = [(f, pipe_of(f)) for f in (self.stdout, self.stderr) if f and not f.closed]
+        readers = [f for f in (self.stdout, self.stderr) if f and not f.closed]
         writer = self.stdin if self.stdin and input and not self.stdin.closed else None
-        wpipe = pipe_of(writer) if writer is not None else None
         view = memoryview(self._input) if writer is not None and self._input else None
         # A pipe size the caller chose (Popen's pipesize) is kept as it is.
         reading = _Reading(getattr(self, "pipesize", -1) <= 0)
         big_input = view is not None and len(view) - self._input_offset > _READ
-        if wpipe is not None and big_input and reading.may_widen:
-            wpipe.widen()
-        hub = get_hub()
+        if writer is not None and big_input and reading.may_widen:
+            pipe_of(writer).widen()  # type: ignore[union-attr]
         while readers or writer is not None:
-            # How many pipes are known not ready: EAGAIN, and also a write the kernel took
-            # only part of (the pipe is full) or a read that came back short (it is empty), so
-            # that trying them again before waiting would only answer EAGAIN. Nothing runs
-            # between that call and the wait below, so the hub cannot have taken the edge the
-            # child's next read or write makes: the wait sees it.
-            idle = 0
+            progress = False
             if writer is not None:
-                full = _write_some(self, writer, wpipe, view)  # type: ignore[arg-type]
-                if writer.closed:
+                progress, done = _write_some(self, writer, view)
+                if done:
                     writer = None
-                elif full:
-                    idle = 1
-            for f, pipe in readers:
-                data = reading.read(pipe)  # type: ignore[arg-type]
+            for f in list(readers):
+                data = reading.read(pipe_of(f))  # type: ignore[arg-type]
                 if data is None:
-                    idle += 1
-                elif not data:
-                    readers = [r for r in readers if r[0] is not f]
+                    continue
+                progress = True
+                if not data:
+                    readers.remove(f)
                     f.close()
-                    idle = -1  # the list changed under the loop: go round again
-                    break
                 else:
                     self._fileobj2output[f].write(data)
-                    idle += reading.short
-            if idle < len(readers) + (writer is not None):
+            if progress or not (readers or writer is not None):
                 _check_deadline(self, endtime, orig_timeout, stdout, stderr)
                 continue
             remaining = self._remaining_time(endtime)
             if remaining is not None and remaining <= 0:
                 _check_deadline(self, endtime, orig_timeout, stdout, stderr, True)
-            states = [pipe.state() for _, pipe in readers]  # type: ignore[union-attr]
-            out = [wpipe.state()] if writer is not None else []  # type: ignore[union-attr]
-            hub.wait_fds(states, out, remaining)
+            states = [pipe_of(f).state() for f in readers]  # type: ignore[union-attr]
+            out = [pipe_of(writer).state()] if writer is not None else []  # type: ignore[union-attr]
+            get_hub().wait_fds(states, out, remaining)
             _check_deadline(self, endtime, orig_timeout, stdout, stderr)
         self.wait(timeout=self._remaining_time(endtime))
         if stdout is not None:
@@ -226,25 +214,20 @@ class _Reading:
     def __init__(self, may_widen: bool) -> None:
         self.may_widen = may_widen
         self._buffer: memoryview | None = None
-        # Whether the last read came back shorter than asked: the pipe is empty now.
-        self.short = False
 
     def read(self, pipe: PipeFile) -> Any:
         """What the pipe has (bytes or a view of the buffer, valid until the next read), b""
         at EOF, or None if nothing is there yet."""
         if self._buffer is None:
             data = pipe.try_read(_READ)
-            if data is not None:
-                self.short = len(data) < _READ
-                if not self.short:
-                    self._full(pipe)
-                    self._buffer = memoryview(bytearray(WIDE))
+            if data is not None and len(data) == _READ:
+                self._full(pipe)
+                self._buffer = memoryview(bytearray(WIDE))
             return data
         n = pipe.try_readinto(self._buffer)
         if n is None:
             return None
-        self.short = n < len(self._buffer)
-        if not self.short:
+        if n == len(self._buffer):
             self._full(pipe)  # the other output pipe, full too
         return self._buffer[:n]
 
@@ -269,28 +252,24 @@ def _check_deadline(
         )
 
 
-def _write_some(proc: Any, writer: Any, pipe: PipeFile, view: memoryview | None) -> bool:
-    """One non-blocking write of the rest of the input, closing ``writer`` once it is all
-    written or the child stopped reading; True if the pipe is full (nothing more fits now)."""
-    offset = proc._input_offset
-    if view is None or offset >= len(view):
+def _write_some(proc: Any, writer: Any, view: memoryview | None) -> tuple[bool, bool]:
+    """One non-blocking write of the rest of the input: (progress made, writing is over)."""
+    if view is None or proc._input_offset >= len(view):
         writer.close()
-        return False
-    chunk = view[offset : offset + _WRITE]
+        return True, True
+    pipe = pipe_of(writer)
     try:
-        n = pipe.try_write(chunk)
+        n = pipe.try_write(view[proc._input_offset : proc._input_offset + _WRITE])  # type: ignore[union-attr]
     except BrokenPipeError:
         writer.close()  # the child stopped reading: the stdlib ignores it too
-        return False
+        return True, True
     if n is None:
-        return True
-    proc._input_offset = offset = offset + n
-    if offset >= len(view):
+        return False, False
+    proc._input_offset += n
+    if proc._input_offset >= len(view):
         writer.close()
-        return False
-    # A short write to a pipe means it is full; a shared (blocking) pipe writes PIPE_BUF at
-    # most, and a full one of those says nothing.
-    return n < len(chunk) and not pipe._shared
+        return True, True
+    return True, False
 
 
 def run(
