@@ -363,7 +363,9 @@ def subprocess_cases() -> list[Case]:
         )
         if out["errors"]:
             raise Failed("the data came back changed")
-        return Sample(megabytes / out["seconds"], {"seconds": out["seconds"]})
+        cpu = out.get("cpu_seconds", 0.0)
+        extra = {"seconds": out["seconds"], "per_cpu_s": round(megabytes / cpu, 1) if cpu else 0.0}
+        return Sample(megabytes / out["seconds"], extra)
 
     return [
         Case(
