@@ -11,6 +11,12 @@ the queue's own:
 
 - the mutex is taken and released directly (``try``/``finally``) instead of through
   ``Condition.__enter__`` and ``__exit__``, two Python calls each way per operation;
+- for an instance of ``queue.Queue`` itself (not a subclass), whose ``_qsize``, ``_put`` and
+  ``_get`` are the stdlib's one-liners on its deque, the blocking calls' steps do those
+  one-liners inline (``len(self.queue)``, ``append``, ``popleft``) instead of calling them,
+  three Python calls fewer per hand-over; a subclass's methods (``LifoQueue``'s,
+  ``PriorityQueue``'s, a program's) are always called. (A method set on one instance, not on
+  its class, is not seen on that path: ``mock.patch.object(q, "_put")`` needs a subclass.)
 - a ``notify()`` nobody waits for is not called at all (with the mutex held, an empty
   ``_waiters`` cannot fill: a waiter registers under the mutex). When somebody waits, it is the
   Condition's own ``notify()`` that wakes it, so a waiter of another OS thread, or of
@@ -35,6 +41,7 @@ _Empty = _queue.Empty
 # 3.13 added shutdown(): its ShutDown, and the checks put() and get() make for it.
 _HAS_SHUTDOWN = sys.version_info >= (3, 13)
 _ShutDown: Any = getattr(_queue, "ShutDown", None)
+_StdQueue = _queue.Queue
 
 
 class Queue(_queue.Queue):  # type: ignore[type-arg]
@@ -47,6 +54,7 @@ class Queue(_queue.Queue):  # type: ignore[type-arg]
         """Put ``item`` into the queue, waiting for a free slot if needed (as the stdlib)."""
         not_full: Any = self.not_full
         lock = not_full._lock
+        own = type(self) is _StdQueue  # the stdlib's _qsize and _put: spelled out (see above)
         lock.acquire()
         try:
             if _HAS_SHUTDOWN and self.is_shutdown:  # type: ignore[attr-defined]
@@ -56,7 +64,7 @@ class Queue(_queue.Queue):  # type: ignore[type-arg]
                     if self._qsize() >= self.maxsize:
                         raise _Full
                 elif timeout is None:
-                    while self._qsize() >= self.maxsize:
+                    while (len(self.queue) if own else self._qsize()) >= self.maxsize:
                         not_full.wait()
                         if _HAS_SHUTDOWN and self.is_shutdown:  # type: ignore[attr-defined]
                             raise _ShutDown
@@ -71,7 +79,10 @@ class Queue(_queue.Queue):  # type: ignore[type-arg]
                         not_full.wait(remaining)
                         if _HAS_SHUTDOWN and self.is_shutdown:  # type: ignore[attr-defined]
                             raise _ShutDown
-            self._put(item)
+            if own:
+                self.queue.append(item)
+            else:
+                self._put(item)
             self.unfinished_tasks += 1
             not_empty: Any = self.not_empty
             if not_empty._waiters:
@@ -83,6 +94,7 @@ class Queue(_queue.Queue):  # type: ignore[type-arg]
         """Remove and return an item, waiting for one if needed (as the stdlib)."""
         not_empty: Any = self.not_empty
         lock = not_empty._lock
+        own = type(self) is _StdQueue  # the stdlib's _qsize and _get: spelled out (see above)
         lock.acquire()
         try:
             if _HAS_SHUTDOWN and self.is_shutdown and not self._qsize():  # type: ignore[attr-defined]
@@ -91,7 +103,7 @@ class Queue(_queue.Queue):  # type: ignore[type-arg]
                 if not self._qsize():
                     raise _Empty
             elif timeout is None:
-                while not self._qsize():
+                while not (len(self.queue) if own else self._qsize()):
                     not_empty.wait()
                     if _HAS_SHUTDOWN and self.is_shutdown and not self._qsize():  # type: ignore[attr-defined]
                         raise _ShutDown
@@ -106,7 +118,7 @@ class Queue(_queue.Queue):  # type: ignore[type-arg]
                     not_empty.wait(remaining)
                     if _HAS_SHUTDOWN and self.is_shutdown and not self._qsize():  # type: ignore[attr-defined]
                         raise _ShutDown
-            item = self._get()
+            item = self.queue.popleft() if own else self._get()
             not_full: Any = self.not_full
             if not_full._waiters:
                 not_full.notify()

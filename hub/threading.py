@@ -63,6 +63,7 @@ _PENDING = _core.PENDING
 _TIMEOUT = _core.TIMEOUT
 _TIMEOUT_MAX = _threading.TIMEOUT_MAX
 _WaitQueue = _core.WaitQueue
+_get_ident = _core.get_ident
 
 # Condition, RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
 __all__ = [
@@ -190,11 +191,11 @@ class Condition(_threading.Condition):
             return
         if type(waiters) is not _WaitQueue:
             waiters = self._waiters = _WaitQueue(waiters)
-        if n >= len(waiters):
-            _wake_all(waiters)  # notify_all(), and Event.set() before it was patched
+        if n > 1 and n >= len(waiters):
+            _wake_all(waiters)  # notify_all() (for one waiter the loop below is cheaper)
             return
-        ident = _core.get_ident()
-        while waiters and n > 0:
+        ident = _get_ident()
+        while n > 0 and waiters:  # (n first: after the common single claim, one test)
             w = waiters.popleft()
             if type(w) is not list:
                 try:
@@ -225,7 +226,7 @@ def _wake_all(waiters: Any) -> None:
     100 waiters per ``Event.set()`` in bench/micro.py's thread_event), the others through their
     own hub (WaitQueue's rule 4), a stdlib waiter's lock is released (see Condition).
     """
-    ident = _core.get_ident()
+    ident = _get_ident()
     local: Any = None
     schedule: Any = None
     for w in waiters:
