@@ -44,7 +44,7 @@ _ShutDown: Any = getattr(_queue, "ShutDown", None)
 _StdQueue = _queue.Queue
 
 
-class Queue(_queue.Queue):  # type: ignore[type-arg]
+class Queue(_queue.Queue):
     """``queue.Queue`` whose ``put`` and ``get`` skip the stdlib's ``with`` blocks' calls.
 
     Only the two methods are used: ``patch_queue()`` sets them on the stdlib's class.
