@@ -117,6 +117,14 @@ def _wait_started(started: Any) -> None:
         hub.keep_alive(-1)
 
 
+def _wait_timeout(timeout: float) -> float:
+    """A wait's ``timeout`` checked as the stdlib's locks check it: too large raises
+    OverflowError, a negative one means "do not wait"."""
+    if timeout > _TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return 0.0 if timeout < 0 else timeout
+
+
 # -- Condition: the stdlib's class, with cooperative wait and notify ----------------------------
 
 
@@ -157,10 +165,7 @@ class Condition(_threading.Condition):
         if not self._is_owned():  # type: ignore[attr-defined]
             raise RuntimeError("cannot wait on un-acquired lock")
         if timeout is not None:
-            if timeout > _TIMEOUT_MAX:
-                raise OverflowError("timeout value is too large")
-            if timeout < 0:
-                timeout = 0.0
+            timeout = _wait_timeout(timeout)
         waiters: Any = self._waiters
         if type(waiters) is not _WaitQueue:
             waiters = self._waiters = _WaitQueue(waiters)
@@ -278,25 +283,19 @@ class Event(_threading.Event):
             lock.release()
             return True
         if timeout is not None:
-            if timeout > _TIMEOUT_MAX:
+            try:
+                timeout = _wait_timeout(timeout)
+            except OverflowError:
                 lock.release()
-                raise OverflowError("timeout value is too large")
-            if timeout < 0:
-                timeout = 0.0
+                raise
         waiters: Any = cond._waiters
         if type(waiters) is not _WaitQueue:
             waiters = cond._waiters = _WaitQueue(waiters)
-        g: Any = _getcurrent()  # Any: may carry _hub (get_hub's fast path)
-        try:
-            h = g._hub
-        except AttributeError:
-            h = _core.get_hub()
-        w = [g, _PENDING, h, None]
-        waiters.append(w)
+        w = waiters.enqueue()  # the entry Condition.wait makes, [greenlet, PENDING, hub, None]
         lock.release()
         value = _TIMEOUT
         try:
-            value = h.suspend(w, timeout)
+            value = w[2].suspend(w, timeout)
         finally:
             if value is not True:
                 lock.acquire()
