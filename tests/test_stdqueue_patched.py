@@ -246,3 +246,23 @@ def test_shutdown_wakes_blocked_put_and_get():
         """
     )
     assert out.splitlines() == ["['get', 'put'] 0"]
+
+
+def test_a_subclass_overriding_put_before_patching_is_not_reported_stale():
+    # The stdlib's put and get are cooperative on the patched locks; ours are only faster. So
+    # patching late, after a subclass overrode them, warns about nothing (-W error).
+    out = run_ok(
+        """
+        import queue, threading
+        class Counting(queue.Queue):
+            def put(self, item, block=True, timeout=None):
+                super().put(item, block, timeout)
+        import monkeypatch
+        monkeypatch.patch_all()
+        q = Counting(1)
+        t = threading.Thread(target=lambda: [q.put(i) for i in range(3)]); t.start()
+        print([q.get() for _ in range(3)])
+        """,
+        prelude="",
+    )
+    assert out.splitlines() == ["[0, 1, 2]"]
