@@ -63,6 +63,7 @@ _PENDING = _core.PENDING
 _TIMEOUT = _core.TIMEOUT
 _TIMEOUT_MAX = _threading.TIMEOUT_MAX
 _WaitQueue = _core.WaitQueue
+_get_ident = _core.get_ident
 
 # Condition, RealThread, and the names the threading row of monkeypatch/_table.py takes from here.
 __all__ = [
@@ -116,6 +117,14 @@ def _wait_started(started: Any) -> None:
         hub.keep_alive(-1)
 
 
+def _wait_timeout(timeout: float) -> float:
+    """A wait's ``timeout`` checked as the stdlib's locks check it: too large raises
+    OverflowError, a negative one means "do not wait"."""
+    if timeout > _TIMEOUT_MAX:
+        raise OverflowError("timeout value is too large")
+    return 0.0 if timeout < 0 else timeout
+
+
 # -- Condition: the stdlib's class, with cooperative wait and notify ----------------------------
 
 
@@ -156,10 +165,7 @@ class Condition(_threading.Condition):
         if not self._is_owned():  # type: ignore[attr-defined]
             raise RuntimeError("cannot wait on un-acquired lock")
         if timeout is not None:
-            if timeout > _TIMEOUT_MAX:
-                raise OverflowError("timeout value is too large")
-            if timeout < 0:
-                timeout = 0.0
+            timeout = _wait_timeout(timeout)
         waiters: Any = self._waiters
         if type(waiters) is not _WaitQueue:
             waiters = self._waiters = _WaitQueue(waiters)
@@ -190,8 +196,11 @@ class Condition(_threading.Condition):
             return
         if type(waiters) is not _WaitQueue:
             waiters = self._waiters = _WaitQueue(waiters)
-        ident = _core.get_ident()
-        while waiters and n > 0:
+        if n > 1 and n >= len(waiters):
+            _wake_all(waiters)  # notify_all() (for one waiter the loop below is cheaper)
+            return
+        ident = _get_ident()
+        while n > 0 and waiters:  # (n first: after the common single claim, one test)
             w = waiters.popleft()
             if type(w) is not list:
                 try:
@@ -214,16 +223,54 @@ class Condition(_threading.Condition):
                 n -= 1
 
 
-class Event(_threading.Event):
-    """``threading.Event`` whose ``wait()`` and ``set()`` take the Condition's lock directly.
+def _wake_all(waiters: Any) -> None:
+    """Claim every entry of a Condition's ``_waiters`` (its lock held) and empty it.
 
-    ``patch_thread()`` sets them on the stdlib's own class (``Event.wait`` and ``Event.set`` in
-    the patch table): ``threading.Event`` stays the class programs know, with its ``_cond`` and
-    ``_flag``, and every Thread's ``_started``. They do what the stdlib's do, without the two
-    calls through ``Condition.__enter__`` and ``__exit__`` around the lock's own (every
-    ``Thread.start()`` waits on an Event and every new thread sets one: callgrind figures in
-    docs/threading.md).
+    ``notify_all()``'s work, one pass over the queue: the entries of this thread's hub are
+    claimed and scheduled here (the hub and its ``schedule`` looked up once, not per waiter:
+    100 waiters per ``Event.set()`` in bench/micro.py's thread_event), the others through their
+    own hub (WaitQueue's rule 4), a stdlib waiter's lock is released (see Condition).
     """
+    ident = _get_ident()
+    local: Any = None
+    schedule: Any = None
+    for w in waiters:
+        if type(w) is list:
+            h = w[2]
+            if h is not local:
+                if h.thread_ident != ident:
+                    _WaitQueue((w,)).claim_first(True)
+                    continue
+                local = h
+                schedule = h.schedule
+            if w[1] is _PENDING:  # else its timeout fired first: skip it
+                w[1] = True
+                schedule(w)
+        else:
+            try:
+                w.release()
+            except RuntimeError:
+                pass
+    waiters.clear()
+
+
+class Event(_threading.Event):
+    """``threading.Event`` whose waiters park on its Condition's wait queue directly.
+
+    ``patch_thread()`` sets ``wait`` and ``set`` on the stdlib's own class (``Event.wait`` and
+    ``Event.set`` in the patch table): ``threading.Event`` stays the class programs know, with
+    its ``_cond`` and ``_flag``, and every Thread's ``_started``. They do what the stdlib's do,
+    with the Condition's steps spelled out (callgrind figures in docs/threading.md).
+    """
+
+    # A wait is an entry on ``_cond._waiters``, registered under the Condition's lock, as
+    # Condition.wait registers one, so ``_cond.notify_all()`` (or set() of another thread) wakes
+    # it like any Condition waiter. What it saves against ``with cond: cond.wait()``: the lock
+    # is not taken back after the wake-up only to be released (the claim's value says it all:
+    # set() claims every waiter with True, under the lock), and the release before the switch
+    # is one call, not Condition's _release_save. A wait that ends otherwise (timeout, kill)
+    # leaves the queue under the lock; one interrupted while taking the lock back leaves a dead
+    # entry (its greenlet slot is None, the core skips it), which the next set() drops.
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the flag is set, or ``timeout`` expires; the flag then (as the stdlib)."""
@@ -232,12 +279,29 @@ class Event(_threading.Event):
         cond: Any = self._cond  # type: ignore[attr-defined]
         lock = cond._lock
         lock.acquire()
-        try:
-            if self._flag:
-                return True
-            return cond.wait(timeout)
-        finally:
+        if self._flag:
             lock.release()
+            return True
+        if timeout is not None:
+            try:
+                timeout = _wait_timeout(timeout)
+            except OverflowError:
+                lock.release()
+                raise
+        waiters: Any = cond._waiters
+        if type(waiters) is not _WaitQueue:
+            waiters = cond._waiters = _WaitQueue(waiters)
+        w = waiters.enqueue()  # the entry Condition.wait makes, [greenlet, PENDING, hub, None]
+        lock.release()
+        value = _TIMEOUT
+        try:
+            value = w[2].suspend(w, timeout)
+        finally:
+            if value is not True:
+                lock.acquire()
+                waiters.abandon(None, w)  # leaves the queue unless a claim took it out
+                lock.release()
+        return value is True
 
     def set(self) -> None:
         """Set the flag and wake every waiter (as the stdlib)."""
@@ -246,7 +310,9 @@ class Event(_threading.Event):
         lock.acquire()
         try:
             self._flag = True
-            cond.notify_all()
+            waiters = cond._waiters
+            if waiters:
+                _wake_all(waiters)
         finally:
             lock.release()
 

@@ -163,6 +163,11 @@ _NON_BLOCKING = {
 }
 
 
+# Methods set only to be faster: the stdlib's own is cooperative too once the locks under it are
+# patched, so a subclass that overrides them (and calls super(), or not) is not stale.
+_SPEED_ONLY = {("queue", "Queue.put"), ("queue", "Queue.get")}
+
+
 def _original_name(value: Any, by_id: dict[int, Any], names: dict[int, str]) -> str | None:
     rows = by_id.get(id(value))
     if rows is None:
@@ -298,7 +303,7 @@ def _scan_subclasses(by_id: dict[int, Any], found: list[Stale]) -> None:
 def _scan_patched_attributes(patched: Patched, found: list[Stale]) -> None:
     """Subclasses that override a patched class attribute with something not cooperative."""
     for (module, dotted), (_original, replacement) in patched.items():
-        if "." not in dotted:
+        if "." not in dotted or (module, dotted) in _SPEED_ONLY:
             continue
         class_path, _, attr = dotted.rpartition(".")
         owner: Any = sys.modules.get(module)

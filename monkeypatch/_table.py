@@ -134,6 +134,9 @@ TABLE: tuple[Patch, ...] = (
     # queue.Queue, LifoQueue and PriorityQueue stay the stdlib's (they use threading's patched
     # locks); only the C SimpleQueue is replaced.
     Patch("queue", "queue", "hub.queue", ("SimpleQueue",)),
+    # put() and get() set on the stdlib's own Queue: the same steps, fewer calls around them
+    # (hub/_stdqueue.py).
+    Patch("queue", "queue", "hub._stdqueue", ("Queue.put", "Queue.get")),
     Patch("queue", "_queue", "hub.queue", ("SimpleQueue",)),
     # multiprocessing keeps its classes: its pipe reads and writes, the selector its wait() uses
     # and its semaphore acquires wait on the hub (hub/_multiprocessing.py says how). Last, so that
