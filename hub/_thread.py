@@ -184,6 +184,8 @@ get_ident.__module__ = "_thread"
 def get_native_id() -> int:
     """The native id: the OS thread's in its root greenlet, the ident of a green thread."""
     g = getcurrent()
+    if type(g) is _GreenThread:  # every Thread's _bootstrap_inner asks: the common case first
+        return g._thread_ident
     if g.parent is None or isinstance(g, Hub):
         return _core.get_native_id()
     return get_ident()
