@@ -384,7 +384,7 @@ class _GreenThread(Greenlet):
     __slots__ = ("_sentinels", "_thread_handle", "_thread_ident")
 
     def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
-        super().__init__(_thread_body, function, args, kwargs)
+        Greenlet.__init__(self, _thread_body, function, args, kwargs)
         self._thread_ident = _next_ident()
         self._sentinels: list[lock] | None = None
         self._thread_handle: Any = None
@@ -392,7 +392,7 @@ class _GreenThread(Greenlet):
     def start(self) -> None:
         """Schedule the thread's greenlet (see ``Greenlet.start``) and count it as started."""
         _threads[self._thread_ident] = self
-        super().start()
+        Greenlet.start(self)
 
     def _finish(self, *args: Any, **kwargs: Any) -> None:
         # Also reached by a kill before the greenlet ever ran, when _thread_body never does.
@@ -424,7 +424,7 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         if sentinels:
             me._sentinels = None
             for sentinel in sentinels:
-                if sentinel.locked():
+                if sentinel._lock.locked():  # (its state lock: see lock._is_owned)
                     sentinel.release()
         handle = me._thread_handle
         if handle is not None:
@@ -551,7 +551,7 @@ def _set_sentinel() -> lock:
     Python 3.10-3.12)."""
     new = allocate_lock()
     g: Any = getcurrent()
-    if isinstance(g, _GreenThread):
+    if type(g) is _GreenThread:
         if g._sentinels is None:
             g._sentinels = []
         g._sentinels.append(new)
