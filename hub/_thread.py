@@ -532,13 +532,12 @@ def _run_at_once(g: _GreenThread) -> None:
     hub = g._hub
     if cur is hub or not _greenlet_active(hub):
         return
-    w = [cur, None]
-    schedule = hub.schedule  # (a local: see Hub.schedule)
-    schedule(w)
+    starter = [cur, None]  # the starter's ready entry, as sleep(0) queues one
+    hub.schedule(starter)
     try:
         g.switch()
     finally:
-        w[0] = None
+        starter[0] = None  # resumed (or thrown into): the entry must not resume it again
 
 
 def _count() -> int:
