@@ -60,7 +60,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from greenlet import GreenletExit, getcurrent
+from greenlet import GreenletExit, getcurrent, greenlet
 
 from . import _core
 from ._core import Hub
@@ -95,6 +95,7 @@ TIMEOUT_MAX: float = _thread.TIMEOUT_MAX
 _next_ident = itertools.count(1).__next__
 _real_allocate_lock = _core.allocate_lock
 _WaitQueue = _core.WaitQueue
+_greenlet_active = greenlet.__bool__  # started and not dead (Hub does not override it)
 
 
 # -- identity ---------------------------------------------------------------------------------
@@ -183,6 +184,8 @@ get_ident.__module__ = "_thread"
 def get_native_id() -> int:
     """The native id: the OS thread's in its root greenlet, the ident of a green thread."""
     g = getcurrent()
+    if type(g) is _GreenThread:  # every Thread's _bootstrap_inner asks: the common case first
+        return g._thread_ident
     if g.parent is None or isinstance(g, Hub):
         return _core.get_native_id()
     return get_ident()
@@ -381,7 +384,7 @@ class _GreenThread(Greenlet):
     __slots__ = ("_sentinels", "_thread_handle", "_thread_ident")
 
     def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
-        super().__init__(_thread_body, function, args, kwargs)
+        Greenlet.__init__(self, _thread_body, function, args, kwargs)
         self._thread_ident = _next_ident()
         self._sentinels: list[lock] | None = None
         self._thread_handle: Any = None
@@ -389,7 +392,7 @@ class _GreenThread(Greenlet):
     def start(self) -> None:
         """Schedule the thread's greenlet (see ``Greenlet.start``) and count it as started."""
         _threads[self._thread_ident] = self
-        super().start()
+        Greenlet.start(self)
 
     def _finish(self, *args: Any, **kwargs: Any) -> None:
         # Also reached by a kill before the greenlet ever ran, when _thread_body never does.
@@ -421,7 +424,7 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         if sentinels:
             me._sentinels = None
             for sentinel in sentinels:
-                if sentinel.locked():
+                if sentinel._lock.locked():  # (its state lock: see lock._is_owned)
                     sentinel.release()
         handle = me._thread_handle
         if handle is not None:
@@ -496,6 +499,47 @@ def start_new_thread(
 start_new = start_new_thread
 
 
+def start_new_thread_at_once(
+    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any] | None = None
+) -> int:
+    """:func:`start_new_thread` for ``threading.Thread.start()`` (3.10-3.12): the thread runs
+    at once, until it first waits or ends (see :func:`_run_at_once`)."""
+    _check_start_args(function, args, kwargs)
+    g = _GreenThread(function, args, kwargs or {})
+    g.start()
+    _run_at_once(g)
+    return g._thread_ident
+
+
+def _run_at_once(g: _GreenThread) -> None:
+    # threading.Thread.start() waits on the thread's _started Event until the thread has set
+    # it, first thing in its _bootstrap_inner. Waiting for that the ordinary way costs a
+    # Condition wait, a notify and a trip through the hub (about 15,000 instructions of the
+    # 135,000 a start+join took: callgrind, docs/threading.md). Instead the starter queues
+    # itself as ready, as sleep(0) does, and switches into the new thread directly: when the
+    # thread first waits or ends, its parent (the hub) runs what is ready, the starter
+    # included, and the starter's wait finds the Event set. The new greenlet's own ready entry,
+    # queued by start(), goes dead when it runs (Greenlet.run), as for any greenlet started by a
+    # direct switch. Only the hub resumes greenlets that wait; a thread's first run is not a
+    # resumption, and the starter itself is resumed by the hub.
+    #
+    # Not from the hub (it cannot queue itself), nor before the hub's greenlet has run once
+    # (the thread's end would then start the hub's loop with the thread's result): those start
+    # the thread the ordinary way. What can reach the starter while it is queued (a Timeout, a
+    # kill, KeyboardInterrupt: all BaseException, which Thread.start() does not catch) comes out
+    # of start(), as it would from the stdlib's wait on _started.
+    cur: Any = getcurrent()
+    hub = g._hub
+    if cur is hub or not _greenlet_active(hub):
+        return
+    starter = [cur, None]  # the starter's ready entry, as sleep(0) queues one
+    hub.schedule(starter)
+    try:
+        g.switch()
+    finally:
+        starter[0] = None  # resumed (or thrown into): the entry must not resume it again
+
+
 def _count() -> int:
     """Threads started through ``_thread`` and alive: the real ones and the green ones."""
     return _core.thread_count() + _live[0]
@@ -506,7 +550,7 @@ def _set_sentinel() -> lock:
     Python 3.10-3.12)."""
     new = allocate_lock()
     g: Any = getcurrent()
-    if isinstance(g, _GreenThread):
+    if type(g) is _GreenThread:
         if g._sentinels is None:
             g._sentinels = []
         g._sentinels.append(new)
@@ -586,6 +630,18 @@ def start_joinable_thread(
     if not daemon:
         _non_daemon.add(handle)
     g.start()
+    return handle
+
+
+def start_joinable_thread_at_once(
+    function: Callable[..., Any], handle: Any = None, daemon: bool = True
+) -> Any:
+    """:func:`start_joinable_thread` for ``threading.Thread.start()`` (3.13+): the thread runs
+    at once, until it first waits or ends (see :func:`_run_at_once`)."""
+    handle = start_joinable_thread(function, handle, daemon)
+    g = _threads.get(handle._ident) if type(handle) is _ThreadHandle else None
+    if g is not None:
+        _run_at_once(g)
     return handle
 
 

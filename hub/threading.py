@@ -55,8 +55,8 @@ from ._thread import (
     allocate_lock,
     get_ident,
     get_native_id,
-    start_joinable_thread,
-    start_new_thread,
+    start_joinable_thread_at_once,
+    start_new_thread_at_once,
 )
 
 _PENDING = _core.PENDING
@@ -86,8 +86,10 @@ __all__ = [
     "local",
 ]
 
-_start_new_thread = start_new_thread
-_start_joinable_thread = start_joinable_thread
+# Thread.start() is their only caller in threading: it waits for the new thread to start, so
+# these run it at once (hub._thread._run_at_once says why and how).
+_start_new_thread = start_new_thread_at_once
+_start_joinable_thread = start_joinable_thread_at_once
 _allocate_lock = allocate_lock
 # threading.Lock is _thread.allocate_lock up to 3.12, the lock type itself from 3.13.
 Lock = LockType if _LOCK_TYPE_CALLABLE else allocate_lock

@@ -79,6 +79,57 @@ def test_threads_are_greenlets_of_the_calling_thread():
     assert out == "ok\n"
 
 
+def test_thread_start_returns_once_the_thread_has_started_and_others_run_later():
+    # Thread.start() runs the new thread at once, up to its first wait (the stdlib's start()
+    # waits for it to have started); _thread.start_new_thread still only schedules it. A start
+    # from the hub's first run, from a plain greenlet, and under a Timeout behave the same.
+    out = run_ok(
+        """
+        import _thread, threading, time
+        import hub
+        order = []
+        def body(tag, wait):
+            order.append(f"{tag} runs")
+            if wait:
+                time.sleep(0.01)
+            order.append(f"{tag} ends")
+        first = threading.Thread(target=body, args=("first", True))
+        first.start()  # the hub has not run yet: started the ordinary way
+        order.append("started first")
+        assert first.ident in [t.ident for t in threading.enumerate()]
+        _thread.start_new_thread(body, ("raw", False))
+        order.append("started raw")
+        quick = threading.Thread(target=body, args=("quick", False))
+        quick.start()
+        order.append("started quick")
+        blocked = threading.Event()
+        waits = threading.Thread(target=blocked.wait)
+        with hub.Timeout(5):
+            waits.start()
+        assert waits.is_alive() and waits in threading.enumerate()
+        def from_greenlet():
+            t = threading.Thread(target=body, args=("inner", False))
+            t.start()
+            order.append("started inner")
+            t.join()
+        hub.spawn(from_greenlet).join()
+        blocked.set()
+        for t in (first, quick, waits):
+            t.join()
+        assert not any(t.is_alive() for t in (first, quick, waits))
+        assert threading.active_count() == 1, threading.enumerate()
+        print(order)
+        """
+    )
+    order = eval(out)
+    assert order.index("first runs") < order.index("started first")
+    assert order.index("started raw") < order.index("raw runs")
+    assert order.index("quick runs") < order.index("quick ends") < order.index("started quick")
+    assert order.index("inner ends") < order.index("started inner")
+    assert order.count("first ends") == 1
+    assert order.index("first ends") > order.index("started quick")
+
+
 def test_current_thread_in_a_plain_greenlet_is_a_dummy_and_is_dropped():
     out = run_ok(
         """
