@@ -253,12 +253,7 @@ class Lock(Semaphore):
             return False
         return self._wait(timeout)
 
-    def __enter__(self) -> bool:
-        # acquire()'s fast path without its arguments: every ``with`` block of threading's and
-        # queue's code starts here.
-        if self._lock.acquire(False):
-            return True
-        return self._wait(None)
+    __enter__ = acquire
 
     def _wait(self, timeout: float | None) -> bool:
         # The state was held a moment ago: register, try once more, suspend (see the class
@@ -401,8 +396,8 @@ class RLock(_ReleaseOnExit):
         self._owner: Any = None
         self._count = 0
 
-    # The uncontended acquire and release are one Python frame each (Lock's fast paths spelled
-    # out here): a driver takes such a lock around every pool operation (redis-py 8: an RLock
+    # The uncontended acquire and the end of a ``with`` block are one Python frame each (Lock's
+    # fast paths spelled out here): a driver takes such a lock around every pool operation (redis-py 8: an RLock
     # three times per command). Callgrind, one ``with`` block of an uncontended RLock: 6,787
     # instructions through RLock -> Lock -> the state lock, 5,106 spelled out (the C RLock:
     # 2,006; gevent's, under its patch_all(): about 8,200, bench/callgrind_db.py rlock).

@@ -149,12 +149,13 @@ class _PollObject:
     def register(self, fd: Any, eventmask: int = _READ_MASK | _WRITE_MASK) -> None:
         """Watch ``fd`` for ``eventmask`` (POLLIN, POLLPRI, POLLOUT by default)."""
         self._poll.register(fd, eventmask)
-        self._fds[_fileno(fd)] = eventmask
+        # (An int mostly, psycopg's fd: _fileno's frame saved, here and in modify.)
+        self._fds[fd if type(fd) is int else _fileno(fd)] = eventmask
 
     def modify(self, fd: Any, eventmask: int) -> None:
         """Change the events watched on a registered ``fd``."""
         self._poll.modify(fd, eventmask)
-        self._fds[_fileno(fd)] = eventmask
+        self._fds[fd if type(fd) is int else _fileno(fd)] = eventmask
 
     def unregister(self, fd: Any) -> None:
         """Stop watching ``fd``; KeyError if it was not registered."""
@@ -166,9 +167,12 @@ class _PollObject:
         result = self._poll.poll(0)  # also validates nothing else: the stdlib's errors
         if result:
             return result
-        ms = _poll_timeout_ms(timeout)
-        if ms == 0:
-            return result
+        if type(timeout) is int and timeout > 0:
+            ms: float | None = timeout  # (psycopg's wait_poll: _poll_timeout_ms's frame saved)
+        else:
+            ms = _poll_timeout_ms(timeout)
+            if ms == 0:
+                return result
         hub = _get_hub()
         if len(self._fds) == 1:
             one = self._poll_one(hub, None if ms is None else ms / 1000.0)
