@@ -396,11 +396,12 @@ class RLock(_ReleaseOnExit):
         self._owner: Any = None
         self._count = 0
 
-    # The uncontended acquire and the end of a ``with`` block are one Python frame each (Lock's
-    # fast paths spelled out here): a driver takes such a lock around every pool operation (redis-py 8: an RLock
-    # three times per command). Callgrind, one ``with`` block of an uncontended RLock: 6,787
-    # instructions through RLock -> Lock -> the state lock, 5,106 spelled out (the C RLock:
-    # 2,006; gevent's, under its patch_all(): about 8,200, bench/callgrind_db.py rlock).
+    # The uncontended acquire and the end of a ``with`` block are one Python frame each
+    # (Lock's fast paths spelled out here): a driver takes such a lock around every pool
+    # operation (redis-py 8: an RLock three times per command). Callgrind, one ``with`` block
+    # of an uncontended RLock: 6,787 instructions through RLock -> Lock -> the state lock,
+    # 5,106 spelled out (the C RLock: 2,006; gevent's, under its patch_all(): about 8,200,
+    # bench/callgrind_db.py rlock).
     def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
         """Take the lock (again, if the current greenlet holds it); see :meth:`Lock.acquire`."""
         me = getcurrent()
