@@ -284,13 +284,12 @@ class RLock(_RLock):
         # The C RLock ignores arguments (threading.RLock() warns about them on 3.13).
         super().__init__()
 
-    def acquire(self, blocking: bool = True, timeout: float | None = -1) -> bool:
-        """Take the lock (again, if this greenlet holds it), as ``_thread.RLock.acquire``."""
-        if timeout is not None and timeout != -1 and timeout > TIMEOUT_MAX:
+    def _acquire_slow(self, me: Any, blocking: bool, timeout: float | None) -> bool:
+        # The C RLock refuses a timeout it cannot represent before anything else, even when
+        # the caller holds it already (timeout -1, the fast path, is never one).
+        if timeout is not None and timeout > TIMEOUT_MAX:
             raise OverflowError("timeout value is too large")
-        return _RLock.acquire(self, blocking, timeout)
-
-    __enter__ = acquire
+        return _RLock._acquire_slow(self, me, blocking, timeout)
 
     def _recursion_count(self) -> int:
         # What the C RLock answers: the depth if the caller holds it, else 0.

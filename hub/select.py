@@ -149,12 +149,13 @@ class _PollObject:
     def register(self, fd: Any, eventmask: int = _READ_MASK | _WRITE_MASK) -> None:
         """Watch ``fd`` for ``eventmask`` (POLLIN, POLLPRI, POLLOUT by default)."""
         self._poll.register(fd, eventmask)
-        self._fds[_fileno(fd)] = eventmask
+        # (An int mostly, psycopg's fd: _fileno's frame saved, here and in modify.)
+        self._fds[fd if type(fd) is int else _fileno(fd)] = eventmask
 
     def modify(self, fd: Any, eventmask: int) -> None:
         """Change the events watched on a registered ``fd``."""
         self._poll.modify(fd, eventmask)
-        self._fds[_fileno(fd)] = eventmask
+        self._fds[fd if type(fd) is int else _fileno(fd)] = eventmask
 
     def unregister(self, fd: Any) -> None:
         """Stop watching ``fd``; KeyError if it was not registered."""
@@ -166,10 +167,18 @@ class _PollObject:
         result = self._poll.poll(0)  # also validates nothing else: the stdlib's errors
         if result:
             return result
-        ms = _poll_timeout_ms(timeout)
-        if ms == 0:
-            return result
-        for remaining in time_left(_get_hub(), None if ms is None else ms / 1000.0):
+        if type(timeout) is int and timeout > 0:
+            ms: float | None = timeout  # (psycopg's wait_poll: _poll_timeout_ms's frame saved)
+        else:
+            ms = _poll_timeout_ms(timeout)
+            if ms == 0:
+                return result
+        hub = _get_hub()
+        if len(self._fds) == 1:
+            one = self._poll_one(hub, None if ms is None else ms / 1000.0)
+            if one is not None:
+                return one
+        for remaining in time_left(hub, None if ms is None else ms / 1000.0):
             read_fds = [fd for fd, mask in self._fds.items() if mask & _READ_MASK]
             write_fds = [fd for fd, mask in self._fds.items() if mask & _WRITE_MASK]
             woken, closed = wait_any(read_fds, write_fds, remaining)
@@ -182,6 +191,50 @@ class _PollObject:
             if result or not woken:
                 return result
         return []
+
+    def _poll_one(self, hub: Any, timeout: float | None) -> list[tuple[int, int]] | None:
+        """poll()'s wait for a single fd watched for reading or writing, or None: the general
+        path decides (another mask, an fd the hub cannot watch).
+
+        psycopg 3's ``wait_poll`` (what it uses under ``patch_all()``, docs/databases.md) makes
+        one poll object per query with its connection's fd, and polls it once or twice: the
+        general path's fd lists, sets and ``wait_fds`` are most of its cost. Here the wait is
+        one ``Hub.wait_fd``, and a close during it is seen on the fd's state (POLLNVAL, as there).
+        """
+        ((fd, mask),) = self._fds.items()
+        if mask & _READ_MASK:
+            if mask & _WRITE_MASK:
+                return None
+            write = False
+        elif mask & _WRITE_MASK:
+            write = True
+        else:
+            return None
+        try:
+            st = hub.fd_state(fd)
+        except OSError:
+            return None  # EBADF and the like: the general path reports them
+        if not st.edge:
+            return None  # (the level-triggered poller: the general path keeps it in step)
+        clock = hub.clock
+        deadline = None if timeout is None else clock() + timeout
+        remaining = timeout
+        while True:
+            try:
+                woken = hub.wait_fd(st, write, remaining)
+            except OSError as exc:
+                if exc.errno != _errno.EBADF:
+                    raise
+                woken = True
+            if st.hub is None:  # closed meanwhile (Hub.notify_closing)
+                return [(fd, _POLLNVAL)]
+            result = self._poll.poll(0)
+            if result or not woken:
+                return result
+            if deadline is not None:
+                remaining = deadline - clock()
+                if remaining <= 0:
+                    return []
 
 
 # The stdlib's type is named after the function that makes it (select.poll).

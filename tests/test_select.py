@@ -112,6 +112,22 @@ def test_poll(pair):
         p.unregister(a)
 
 
+def test_poll_one_fd_close_and_float_timeout(clock, pair):
+    # A poll object with one fd waits on that fd alone (psycopg's wait_poll): a close during
+    # the wait answers POLLNVAL, a float timeout expires on the clock, nothing is left waiting.
+    a, _ = pair
+    p = select.poll()
+    p.register(a, select.POLLIN)
+    assert p.poll(1500.0) == []
+    assert clock() == pytest.approx(1.5)
+    fd = a.fileno()
+    g = hub.spawn(p.poll, 10_000)
+    hub.sleep(0)
+    a.close()
+    assert g.get(timeout=10) == [(fd, select.POLLNVAL)]
+    assert no_waiters()
+
+
 def test_poll_timeout(clock, pair):
     a, _ = pair
     p = select.poll()

@@ -301,6 +301,47 @@ def test_lock_and_rlock_errors_and_api():
     ]
 
 
+def test_rlock_rules_around_its_fast_paths():
+    # The uncontended acquire and release are spelled out in one frame each; these are the
+    # rules they must keep: the C RLock's overflow check even when held, reentrancy with a
+    # timeout, owner-only release through ``with`` too, and a real OS thread holding it.
+    out = run_ok(
+        """
+        import threading, hub, monkeypatch
+        RealThread = monkeypatch.get_original("threading", "Thread")
+        r = threading.RLock()
+        with r:
+            try: r.acquire(timeout=threading.TIMEOUT_MAX * 2)
+            except OverflowError as e: print("held, overflow:", e)
+            assert r.acquire(True, 5) and r._recursion_count() == 2
+            r.release()
+            def exit_other():
+                try: r.__exit__(None, None, None)
+                except RuntimeError as e: return str(e)
+            print("other greenlet exits:", hub.spawn(exit_other).get())
+        assert not r.locked() and r._recursion_count() == 0
+        held, go = threading.Event(), threading.Event()
+        def hold():
+            with r:
+                held.set()
+                go.wait(30)
+        t = RealThread(target=hold); t.start()
+        held.wait(30)
+        print("blocked:", r.acquire(timeout=0.01))
+        go.set()
+        print("after the thread's release:", r.acquire(timeout=30), r._recursion_count())
+        r.release()
+        t.join()
+        """
+    )
+    assert out.splitlines() == [
+        "held, overflow: timeout value is too large",
+        "other greenlet exits: cannot release un-acquired lock",
+        "blocked: False",
+        "after the thread's release: True 1",
+    ]
+
+
 def test_condition_wait_notify_with_timeouts():
     out = run_ok(
         """
