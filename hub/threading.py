@@ -287,7 +287,7 @@ class Event(_threading.Event):
         if timeout is not None:
             try:
                 timeout = _wait_timeout(timeout)
-            except OverflowError:
+            except BaseException:  # OverflowError, or TypeError for a timeout that is no number
                 lock.release()
                 raise
         waiters: Any = cond._waiters

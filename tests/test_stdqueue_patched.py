@@ -199,6 +199,8 @@ def test_event_wait_timeouts_and_clear():
         print(ev.wait(0.01), ev.wait(-1), len(ev._cond._waiters))
         try: ev.wait(threading.TIMEOUT_MAX * 2)
         except OverflowError: print("overflow", ev._cond._lock.locked())
+        try: ev.wait("1")
+        except TypeError: print("type", ev._cond._lock.locked())
         results = []
         ts = [threading.Thread(target=lambda: results.append(ev.wait(30))) for _ in range(3)]
         for t in ts: t.start()
@@ -216,6 +218,7 @@ def test_event_wait_timeouts_and_clear():
     assert out.splitlines() == [
         "False False 0",
         "overflow False",
+        "type False",
         "3",
         "[True, True, True] True True 0",
         "False 0",
