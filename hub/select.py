@@ -216,10 +216,7 @@ class _PollObject:
             return None  # EBADF and the like: the general path reports them
         if not st.edge:
             return None  # (the level-triggered poller: the general path keeps it in step)
-        clock = hub.clock
-        deadline = None if timeout is None else clock() + timeout
-        remaining = timeout
-        while True:
+        for remaining in time_left(hub, timeout):
             try:
                 woken = hub.wait_fd(st, write, remaining)
             except OSError as exc:
@@ -231,10 +228,7 @@ class _PollObject:
             result = self._poll.poll(0)
             if result or not woken:
                 return result
-            if deadline is not None:
-                remaining = deadline - clock()
-                if remaining <= 0:
-                    return []
+        return []
 
 
 # The stdlib's type is named after the function that makes it (select.poll).
