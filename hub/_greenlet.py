@@ -52,6 +52,21 @@ if TYPE_CHECKING:
 #: What iwait() and wait() accept: anything with rawlink/unlink (Greenlet, Event, AsyncResult...).
 _L = TypeVar("_L", bound="_Linkable")
 _NOT_DONE: Any = object()
+
+
+class _LinksRunning:
+    """``Greenlet._links`` from the moment a finished greenlet's links are queued to the hub
+    until they have run: ``join()`` (and ``get()``, ``joinall``) keep waiting through that
+    window, so that when they return every callback linked before has run (gevent's order).
+    False, as no links are: ``has_links()`` and ``statistics()`` count none."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+
+_LINKS_RUNNING: Any = _LinksRunning()
 _NO_KWARGS: Any = MappingProxyType({})
 _names = itertools.count()
 _repr = reprlib.Repr()
@@ -371,8 +386,9 @@ class Greenlet(greenlet, SelfEntry, Generic[_T]):
         links = self._links
         if links:
             # The joiners are woken only after the links ran (_notify_links), so that when
-            # join() returns, every callback linked before has run (gevent's order).
-            self._links = None
+            # join() returns, every callback linked before has run (gevent's order); a join()
+            # that comes in between waits for them too (_LinksRunning).
+            self._links = _LINKS_RUNNING
             self._hub.run_callback(self._notify_links, links)
         elif self._joiners:
             self._joiners.claim_all(None)
@@ -383,6 +399,8 @@ class Greenlet(greenlet, SelfEntry, Generic[_T]):
                 callback(self)
             except BaseException as exc:
                 self._hub.handle_error(callback, exc)
+        if self._links is _LINKS_RUNNING:
+            self._links = None
         # After the links: a link() callback's greenlet, spawned just now, is queued ahead of
         # the joiners, so it runs (until it finishes or blocks) before they return.
         if self._joiners:
@@ -395,8 +413,9 @@ class Greenlet(greenlet, SelfEntry, Generic[_T]):
     # -- waiting for it -------------------------------------------------------------------------
 
     def join(self, timeout: float | None = None) -> None:
-        """Wait until it is dead, or ``timeout`` seconds passed. Never raises its exception."""
-        if self._exception is not _NOT_DONE:
+        """Wait until it is dead and its links have run, or ``timeout`` seconds passed. Never
+        raises its exception."""
+        if self._exception is not _NOT_DONE and self._links is not _LINKS_RUNNING:
             return
         joiners = self._joiners
         if joiners is None:
@@ -415,6 +434,8 @@ class Greenlet(greenlet, SelfEntry, Generic[_T]):
             self.join(timeout)
             if self._exception is _NOT_DONE:
                 raise Timeout(timeout)
+        elif block and self._links is _LINKS_RUNNING:
+            self.join(timeout)  # finished, its links not run yet: they run first (see join)
         if self._exception is not None:
             raise self._exception
         return self.value  # type: ignore[return-value]
@@ -499,9 +520,11 @@ class Greenlet(greenlet, SelfEntry, Generic[_T]):
     def unlink_all(self) -> None:
         """Remove every link (callbacks of ``rawlink``, ``link``, ``link_value``, ...).
 
-        Greenlets waiting in :meth:`join` or :meth:`get` keep waiting: they are not links.
+        Greenlets waiting in :meth:`join` or :meth:`get` keep waiting: they are not links. Links
+        of a finished greenlet already handed to the hub still run.
         """
-        self._links = None
+        if self._links is not _LINKS_RUNNING:
+            self._links = None
 
     def has_links(self) -> int:
         """How many links are waiting to be called (a true value if any)."""
@@ -620,7 +643,7 @@ def joinall(
         for g in greenlets:
             # A finished Greenlet needs no join() call (~240 instructions less each, by
             # callgrind); a subclass or another joinable object is always asked.
-            if type(g) is not Greenlet or g._exception is _NOT_DONE:
+            if type(g) is not Greenlet or g._exception is _NOT_DONE or g._links is _LINKS_RUNNING:
                 g.join()
         return greenlets
     done = []

@@ -647,6 +647,51 @@ def test_links_have_run_when_a_killed_greenlet_is_joined():
     assert sorted(ran) == ["link", "rawlink"]
 
 
+@pytest.mark.parametrize(
+    "wait",
+    [
+        lambda g: g.join(),
+        lambda g: g.get(),
+        lambda g: hub.joinall([g]),
+        lambda g: hub.joinall([g], timeout=60),
+        lambda g: hub.wait([g]),
+        lambda g: list(hub.iwait([g])),
+    ],
+    ids=["join", "get", "joinall", "joinall-timeout", "wait", "iwait"],
+)
+def test_links_have_run_when_a_wait_comes_after_the_finish(wait):
+    # The wait begins after the greenlet finished, while its links are still queued in the hub
+    # (another greenlet of the same batch): it must wait for them all the same.
+    ran: list = []
+    g = hub.spawn(lambda: None)
+    _linked(g, ran)
+    seen: list = []
+
+    def waiter() -> None:
+        assert g.dead
+        wait(g)
+        seen.append(sorted(ran))
+
+    w = hub.spawn(waiter)  # ready right after g: runs before g's links
+    w.join()
+    assert seen == [["link", "rawlink"]]
+    assert g.has_links() == 0 and g.statistics().links == 0
+
+
+def test_unlink_all_after_the_finish_still_runs_the_queued_links():
+    ran: list = []
+    g = hub.spawn(lambda: None)
+    _linked(g, ran)
+
+    def waiter() -> None:
+        g.unlink_all()
+        g.join()
+        ran.append("joined")
+
+    hub.spawn(waiter).join()
+    assert sorted(ran[:2]) == ["link", "rawlink"] and ran[2] == "joined"
+
+
 def test_asyncresult_links_have_run_when_get_returns():
     ran: list = []
     result = hub.AsyncResult()
