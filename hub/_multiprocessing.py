@@ -33,7 +33,7 @@ from typing import Any
 
 from greenlet import getcurrent
 
-from ._core import get_hub, monotonic, poll_now
+from ._core import get_hub, monotonic, os_read, poll_now
 from ._event import Event
 from ._greenlet import sleep
 from ._io_waits import wait_read, wait_write
@@ -41,7 +41,7 @@ from .selectors import PollSelector
 
 __all__: list[str] = []
 
-_read = os.read
+_read = os_read  # the stdlib's, never a patched one (hub.os.read)
 _write = os.write
 _POLLIN = select.POLLIN
 _POLLOUT = select.POLLOUT

@@ -7,6 +7,15 @@ not our child), and otherwise waits on the hub until a matching child may have c
 then asks again (``hub._children`` says how, and why no status is ever collected behind the
 caller's back). A call that already has ``WNOHANG`` goes straight to the stdlib's function.
 
+``read`` waits on the hub while a *blocking* fd (a pipe, a FIFO, a terminal, a socket) has
+nothing to read, so the other greenlets of the thread run meanwhile (a green thread reading a
+pipe that another green thread writes, CPython's test_thread.test_forkinthread), then makes the
+stdlib's call. Whether there is something to read is asked with one zero-timeout poll first; an
+fd that is ready, non-blocking (whose EAGAIN is the caller's business), read from the hub
+itself, or read in a thread without a hub (nobody else to run there) goes straight to the
+stdlib's call. ``os.write`` stays the stdlib's: a pipe write that does not fit blocks the
+thread (docs/subprocess.md, "Known limits").
+
 ``fork`` and ``forkpty`` are the stdlib's: the hub re-initialises itself in the child through
 ``os.register_at_fork``, so every fork (``os.fork``, multiprocessing, a C extension that runs
 Python's fork hooks) gets a working hub in the child. ``posix_spawn``/``posix_spawnp`` do not
@@ -19,14 +28,19 @@ from __future__ import annotations
 import os as _os
 from typing import Any
 
+from greenlet import getcurrent as _getcurrent
+
 from ._children import wait_any, wait_child
 from ._core import (
+    get_hub_if_exists,
     os_fork,
     os_forkpty,
+    os_read,
     os_wait3,
     os_wait4,
     os_waitid,
     os_waitpid,
+    poll_now,
     reinit,
 )
 from ._io_waits import wait_read
@@ -36,6 +50,7 @@ __all__ = [
     "forkpty",
     "posix_spawn",
     "posix_spawnp",
+    "read",
     "wait",
     "wait3",
     "wait4",
@@ -54,6 +69,8 @@ _P_PID = getattr(_os, "P_PID", 1)
 _P_PGID = getattr(_os, "P_PGID", 2)
 _P_ALL = getattr(_os, "P_ALL", 0)
 _P_PIDFD = getattr(_os, "P_PIDFD", None)
+_POLLIN = 1  # select.POLLIN (the same on every platform that has poll)
+_get_blocking = _os.get_blocking
 
 #: The stdlib's ``os.posix_spawn``: it returns as soon as the child exists.
 posix_spawn: Any = getattr(_os, "posix_spawn", None)
@@ -79,6 +96,31 @@ def forkpty() -> tuple[int, int]:
     if pid == 0:
         reinit()
     return pid, fd
+
+
+def read(fd: int, length: int, /) -> bytes:
+    """``os.read``: at most ``length`` bytes of ``fd``, b"" at its end; on a blocking fd with
+    nothing to read yet, the greenlet waits on the hub first (see the module doc). Results and
+    errors are the stdlib's call's."""
+    if type(fd) is int and fd >= 0 and not poll_now(fd, _POLLIN):
+        hub = get_hub_if_exists()
+        if hub is not None and _getcurrent() is not hub and _get_blocking(fd):
+            _wait_readable(hub, fd)
+    return os_read(fd, length)
+
+
+def _wait_readable(hub: Any, fd: int) -> None:
+    """Wait until ``fd`` may be readable. An fd the hub did not know before is forgotten again
+    once nobody waits on it: the caller owns it and closes it with ``os.close``, which the hub
+    never hears of, so a registration left behind would outlive the fd."""
+    known = hub.fd_known(fd)
+    try:
+        wait_read(fd)
+    finally:
+        if not known:
+            stats = hub.fd_statistics(fd)
+            if stats is not None and not stats.readers and not stats.writers:
+                hub.notify_closing(fd)  # nobody to wake: it only unregisters
 
 
 def _target(pid: int) -> tuple[int, int]:

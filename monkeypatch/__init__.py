@@ -218,8 +218,9 @@ def patch_subprocess() -> None:
 
 
 def patch_os() -> None:
-    """Cooperative ``os.waitpid``/``wait``/``wait3``/``wait4``/``waitid`` (without WNOHANG);
-    ``os.fork``/``forkpty`` give the child a re-initialised hub."""
+    """Cooperative ``os.waitpid``/``wait``/``wait3``/``wait4``/``waitid`` (without WNOHANG) and
+    ``os.read`` (on a blocking fd with nothing to read yet); ``os.fork``/``forkpty`` give the
+    child a re-initialised hub."""
     _patch(["os"])
 
 

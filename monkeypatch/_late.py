@@ -163,6 +163,9 @@ _NON_BLOCKING = {
 }
 
 
+# The packages of the runtime itself.
+_RUNTIME_PACKAGES = {"hub", "monkeypatch"}
+
 # Methods set only to be faster: the stdlib's own is cooperative too once the locks under it are
 # patched, so a subclass that overrides them (and calls super(), or not) is not stale.
 _SPEED_ONLY = {("queue", "Queue.put"), ("queue", "Queue.get")}
@@ -225,6 +228,10 @@ def _scan_class(
 def _scan_function(
     fn: Any, where: str, by_id: dict[int, Any], names: dict[int, str], found: list[Stale]
 ) -> None:
+    if (fn.__module__ or "").partition(".")[0] in _RUNTIME_PACKAGES:
+        # A replacement the patch table set on a stdlib class (Connection._recv): the runtime
+        # holds the originals on purpose, as it never waits on itself.
+        return
     defaults = fn.__defaults__
     if defaults and not by_id.keys().isdisjoint(map(id, defaults)):
         code = fn.__code__

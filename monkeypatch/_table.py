@@ -69,7 +69,7 @@ TABLE: tuple[Patch, ...] = (
         "os",
         "os",
         "hub.os",
-        ("fork", "forkpty", "waitpid", "wait", "wait3", "wait4", "waitid"),
+        ("fork", "forkpty", "waitpid", "wait", "wait3", "wait4", "waitid", "read"),
     ),
     Patch("signal", "signal", "hub.signal", ("signal", "getsignal")),
     # Threads become greenlets (docs/threading.md). The stdlib's threading classes stay; the

@@ -144,6 +144,68 @@ def test_os_waits_are_cooperative(watcher):
     )
 
 
+def test_os_read_waits_on_the_hub_for_a_blocking_fd():
+    run_script(
+        """
+        import _thread, threading
+        # CPython's test_thread.test_forkinthread: the main greenlet reads a pipe that a
+        # thread, not started yet, is to fill from a forked child.
+        pid = None
+        def fork_thread(read_fd, write_fd):
+            global pid
+            pid = os.fork()
+            if pid == 0:
+                os.close(read_fd)
+                os.write(write_fd, b"OK")
+                os._exit(0)
+        r, w = os.pipe()
+        _thread.start_new_thread(fork_thread, (r, w))
+        assert os.read(r, 2) == b"OK"
+        os.close(w)
+        assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+        os.close(r)
+
+        # A green thread reading what another writes later; the hub ticks meanwhile.
+        g, ticks = ticking(0.1)
+        r, w = os.pipe()
+        got = []
+        reader = threading.Thread(target=lambda: got.append(os.read(r, 10)))
+        reader.start()
+        threading.Thread(target=lambda: (time.sleep(0.15), os.write(w, b"hi"))).start()
+        reader.join()
+        assert got == [b"hi"] and len(ticks) >= 3, (got, ticks)
+        g.join()
+        # What the hub learnt of the fd for the wait is forgotten: the program closes it.
+        assert r not in hub.get_hub().statistics().fds
+
+        # The stdlib's answers: data, end of file, EAGAIN for a non-blocking fd, EBADF.
+        os.write(w, b"abc")
+        assert os.read(r, 2) == b"ab" and os.read(r, 10) == b"c"
+        os.set_blocking(r, False)
+        try:
+            os.read(r, 1)
+        except BlockingIOError:
+            pass
+        else:
+            raise AssertionError("no EAGAIN")
+        os.close(w)
+        assert os.read(r, 1) == b""
+        os.close(r)
+        try:
+            os.read(r, 1)
+        except OSError as exc:
+            assert exc.errno == 9, exc
+        else:
+            raise AssertionError("no EBADF")
+        # A file: ready at once, no wait.
+        with open(__file__, "rb") as f, open(__file__, "rb") as g2:
+            assert os.read(f.fileno(), 6) == g2.read(6)
+        assert monkeypatch.get_original("os", "read") is not os.read
+        print("ok")
+        """
+    )
+
+
 def test_a_killed_wait_for_any_child_steals_nothing():
     run_script(
         """

@@ -72,9 +72,8 @@ MODULES = [
     ("test_threading_local", True),
     ("test_queue", True),
     ("test.test_asyncio.test_threads", True),
-    # test_thread's test_forkinthread waits for a whole --timeout patched (the main greenlet
-    # blocks in os.read before the thread that writes can run), test_threading takes a minute.
-    ("test_thread", False),
+    ("test_thread", True),
+    # test_threading takes a minute.
     ("test_threading", False),
     ("test_concurrent_futures", False),
 ]

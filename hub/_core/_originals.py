@@ -62,8 +62,9 @@ thread_shutdown: Any = getattr(_thread, "_shutdown", None)
 set_sentinel: Any = getattr(_thread, "_set_sentinel", None)
 # select.poll (not on Windows).
 real_poll: Any = getattr(select, "poll", None)
-# os: fork and its hook, and every wait for a child that hub.os replaces (POSIX; waitid and
-# pidfd_open are Linux, macOS has no waitid before Python 3.13).
+# os: fork and its hook, every wait for a child that hub.os replaces (POSIX; waitid and
+# pidfd_open are Linux, macOS has no waitid before Python 3.13), and read (hub.os.read).
+os_read: Any = os.read
 register_at_fork: Any = getattr(os, "register_at_fork", None)
 os_fork: Any = getattr(os, "fork", None)
 os_forkpty: Any = getattr(os, "forkpty", None)

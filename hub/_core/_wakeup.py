@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from ._originals import os_read
+
 __all__ = ["Wakeup"]
 
 
@@ -42,7 +44,7 @@ class Wakeup:
             if self.read_fd == self.write_fd:
                 os.eventfd_read(self.read_fd)
             else:
-                while os.read(self.read_fd, 4096):
+                while os_read(self.read_fd, 4096):
                     pass
         except (BlockingIOError, OSError):
             pass
