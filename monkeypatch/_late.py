@@ -168,7 +168,16 @@ _RUNTIME_PACKAGES = {"hub", "monkeypatch"}
 
 # Methods set only to be faster: the stdlib's own is cooperative too once the locks under it are
 # patched, so a subclass that overrides them (and calls super(), or not) is not stale.
-_SPEED_ONLY = {("queue", "Queue.put"), ("queue", "Queue.get")}
+# (threading's Condition and Event: the stdlib's wait() blocks on a lock from the patched
+# _allocate_lock, and the patched notify() releases such a lock; see hub/threading.py.)
+_SPEED_ONLY = {
+    ("queue", "Queue.put"),
+    ("queue", "Queue.get"),
+    ("threading", "Condition.wait"),
+    ("threading", "Condition.notify"),
+    ("threading", "Event.wait"),
+    ("threading", "Event.set"),
+}
 
 
 def _original_name(value: Any, by_id: dict[int, Any], names: dict[int, str]) -> str | None:

@@ -1021,3 +1021,42 @@ def test_ctrl_c_while_a_green_thread_spins_reaches_the_main_greenlet():
         prelude=prelude,
     )
     assert out == "main greenlet\n['spinner'] True\n"
+
+
+def test_condition_and_event_subclasses_overriding_before_patching_are_not_reported_stale():
+    # The stdlib's Condition.wait/notify and Event.wait/set are cooperative on the patched locks
+    # (ours are only faster), so subclasses defined before patch_all() that override them warn
+    # about nothing (-W error), and they work.
+    out = run_ok(
+        """
+        import threading, time
+        class MyEvent(threading.Event):
+            def wait(self, timeout=None):
+                return super().wait(timeout)
+            def set(self):
+                super().set()
+        class MyCondition(threading.Condition):
+            def wait(self, timeout=None):
+                return super().wait(timeout)
+            def notify(self, n=1):
+                super().notify(n)
+        import monkeypatch
+        monkeypatch.patch_all()
+        ev, cond, seen = MyEvent(), MyCondition(), []
+        def waiter():
+            with cond:
+                seen.append(cond.wait(60))
+            seen.append(ev.wait(60))
+        t = threading.Thread(target=waiter)
+        t.start()
+        time.sleep(0.01)
+        with cond:
+            cond.notify()
+        time.sleep(0.01)
+        ev.set()
+        t.join()
+        print(seen)
+        """,
+        prelude="",
+    )
+    assert out.splitlines() == ["[True, True]"]
