@@ -128,6 +128,16 @@ _MONITOR_HALF = 0.2
 _MONITOR_LIMIT = 0.1
 
 
+def _cpu_wait() -> float:
+    """Seconds the calling thread has been runnable but waiting for a CPU that other processes
+    held (Linux's schedstat; 0.0 elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _sleep0_for(tk: Toolkit, seconds: float) -> None:
     """sleep0 in small slices for about ``seconds`` of wall clock (not measured)."""
     end = time.perf_counter() + seconds
@@ -143,20 +153,25 @@ def sleep0_monitor(tk: Toolkit, scale: float) -> tuple[int, float, dict[str, Any
     pairs' on/off ratios as ``on_off``: rates from separate processes, minutes apart on a shared
     machine, differ by more than the monitor costs; neighbours in one process do not.
     ``on_off_cpu`` is the same for the main thread's CPU time per switch (time.thread_time): the
-    monitor's work in the hub's own thread (a per-switch hook), which other processes on the
-    machine barely move; the wall clock adds what the hub's thread waits for the GIL while the
-    watchdog samples.
+    monitor's work in the hub's own thread (a per-switch hook); the wall clock adds what the
+    hub's thread waits for the GIL while the watchdog samples. ``on_off_ran`` is the wall
+    clock less the time the hub's thread waited for a CPU that other processes held (Linux):
+    on a quiet machine the same as ``on_off``; on a busy one it drops the load's noise, and with
+    it the part of each GIL hand-off that is the wait for the OS to run the thread again (which
+    ``on_off`` keeps).
     """
     ops = 0
     seconds = 0.0
     ratios = []
     cpu_ratios = []
+    ran_ratios = []
     n, t = sleep0(tk, 0.05)
     # sleep0's scale for a half of _MONITOR_HALF seconds at this rate (the same for every half).
     half = max(0.004, n / t * _MONITOR_HALF * min(scale, 1.0) / 300_000)
     for i in range(_MONITOR_PAIRS):
         wall: dict[bool, float] = {}
         cpu: dict[bool, float] = {}
+        ran: dict[bool, float] = {}
         for on in (False, True) if i % 2 == 0 else (True, False):
             if on:
                 tk.monitor(_MONITOR_LIMIT)
@@ -164,21 +179,24 @@ def sleep0_monitor(tk: Toolkit, scale: float) -> tuple[int, float, dict[str, Any
             # the measured run's start would sample first a whole period in, so a run of 0.25 s
             # would hold two samples, not two and a half, and understate the monitor's price.
             _sleep0_for(tk, _MONITOR_LIMIT / 2)
-            cpu0 = time.thread_time()
+            cpu0, wait0 = time.thread_time(), _cpu_wait()
             n, t = sleep0(tk, half)
             cpu[on] = (time.thread_time() - cpu0) / n
+            ran[on] = n / max(t - (_cpu_wait() - wait0), 1e-9)
             if on:
                 tk.monitor_stop()
                 ops, seconds = ops + n, seconds + t
             wall[on] = n / t
         ratios.append(wall[True] / wall[False])
         cpu_ratios.append(cpu[False] / cpu[True])
+        ran_ratios.append(ran[True] / ran[False])
     return (
         ops,
         seconds,
         {
             "on_off": statistics.median(ratios),
             "on_off_cpu": statistics.median(cpu_ratios),
+            "on_off_ran": statistics.median(ran_ratios),
             "on_off_pairs": ratios,
         },
     )
