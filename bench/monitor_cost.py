@@ -358,18 +358,17 @@ def main(argv: list[str] | None = None) -> int:
     raw: dict[str, Any] = {"load_before": os.getloadavg()}
     print(f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f} (1 min)")
     only = args.only.split(",")
-    for toolkit in args.toolkits.split(","):
-        if "pairs" in only:
-            res = _run_child(["pairs", toolkit, str(args.pairs), str(args.half), str(args.limit)])
-            raw[f"pairs {toolkit}"] = res
-            print(f"{toolkit}: monitor ({args.limit:g} s) on vs off, {args.pairs} pairs:")
-            print("\n".join(_summary_pairs(res["rows"], args.limit)))
-    for toolkit in args.toolkits.split(","):
-        if "gaps" in only:
-            res = _run_child(["gaps", toolkit, str(args.pairs), str(args.half), str(args.limit)])
-            raw[f"gaps {toolkit}"] = res
-            print(f"{toolkit}: gaps between switches, monitor ({args.limit:g} s) off and on:")
-            print("\n".join(_summary_gaps(res["rows"], args.limit)))
+    titles = {
+        "pairs": "monitor ({limit:g} s) on vs off, {pairs} pairs",
+        "gaps": "gaps between switches, monitor ({limit:g} s) off and on",
+    }
+    summaries = {"pairs": _summary_pairs, "gaps": _summary_gaps}
+    for kind in [k for k in titles if k in only]:
+        for toolkit in args.toolkits.split(","):
+            res = _run_child([kind, toolkit, str(args.pairs), str(args.half), str(args.limit)])
+            raw[f"{kind} {toolkit}"] = res
+            print(f"{toolkit}: " + titles[kind].format(limit=args.limit, pairs=args.pairs) + ":")
+            print("\n".join(summaries[kind](res["rows"], args.limit)))
     if "wakes" in only:
         toolkit = args.toolkits.split(",")[0]
         res = _run_child(["wakes", toolkit, str(args.pairs // 2), str(args.half / 2)])
@@ -377,10 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{toolkit} sleep0 with a plain thread waking (cost per wake-up):")
         print("\n".join(_summary_wakes(res)))
     raw["load_after"] = os.getloadavg()
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+    print(f"load average after: {raw['load_after'][0]:.2f}")
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(raw, f, indent=2)
+        with open(args.json, "w") as out:
+            out.write(json.dumps(raw, indent=2))
     return 0
 
 
