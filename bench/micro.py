@@ -119,9 +119,30 @@ def sleep0_monitor_on(tk: Toolkit, scale: float) -> tuple[int, float]:
         tk.monitor_stop()
 
 
-# Off/on pairs per sleep0_monitor process, each half a sleep0 run long (some 0.1-0.3 s: one to
-# a few watchdog periods at 0.1 s).
-_MONITOR_PAIRS = 6
+# Off/on pairs per sleep0_monitor process, each half some _MONITOR_HALF seconds of sleep0 at
+# scale 1 (two watchdog samples at 0.1 s; the count of switches is fixed per process, from the
+# rate measured first). Six pairs were too few: one half preempted by another process moved the
+# median by more than the monitor costs; the median of sixteen moves by much less.
+_MONITOR_PAIRS = 16
+_MONITOR_HALF = 0.2
+_MONITOR_LIMIT = 0.1
+
+
+def _cpu_wait() -> float:
+    """Seconds the calling thread has been runnable but waiting for a CPU that other processes
+    held (Linux's schedstat; 0.0 elsewhere)."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _sleep0_for(tk: Toolkit, seconds: float) -> None:
+    """sleep0 in small slices for about ``seconds`` of wall clock (not measured)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        sleep0(tk, 0.01)
 
 
 def sleep0_monitor(tk: Toolkit, scale: float) -> tuple[int, float, dict[str, Any]]:
@@ -131,22 +152,54 @@ def sleep0_monitor(tk: Toolkit, scale: float) -> tuple[int, float, dict[str, Any
     off and on (and which comes first) ``_MONITOR_PAIRS`` times, and reports the median of the
     pairs' on/off ratios as ``on_off``: rates from separate processes, minutes apart on a shared
     machine, differ by more than the monitor costs; neighbours in one process do not.
+    ``on_off_cpu`` is the same for the main thread's CPU time per switch (time.thread_time): the
+    monitor's work in the hub's own thread (a per-switch hook); the wall clock adds what the
+    hub's thread waits for the GIL while the watchdog samples. ``on_off_ran`` is the wall
+    clock less the time the hub's thread waited for a CPU that other processes held (Linux):
+    on a quiet machine the same as ``on_off``; on a busy one it drops the load's noise, and with
+    it the part of each GIL hand-off that is the wait for the OS to run the thread again (which
+    ``on_off`` keeps).
     """
     ops = 0
     seconds = 0.0
     ratios = []
+    cpu_ratios = []
+    ran_ratios = []
+    n, t = sleep0(tk, 0.05)
+    # sleep0's scale for a half of _MONITOR_HALF seconds at this rate (the same for every half).
+    half = max(0.004, n / t * _MONITOR_HALF * min(scale, 1.0) / 300_000)
     for i in range(_MONITOR_PAIRS):
-        pair = {}
+        wall: dict[bool, float] = {}
+        cpu: dict[bool, float] = {}
+        ran: dict[bool, float] = {}
         for on in (False, True) if i % 2 == 0 else (True, False):
             if on:
-                tk.monitor(0.1)
-            n, t = sleep0(tk, scale / 2)
+                tk.monitor(_MONITOR_LIMIT)
+            # Half a watchdog period before the measured run, either way: a watchdog started at
+            # the measured run's start would sample first a whole period in, so a run of 0.25 s
+            # would hold two samples, not two and a half, and understate the monitor's price.
+            _sleep0_for(tk, _MONITOR_LIMIT / 2)
+            cpu0, wait0 = time.thread_time(), _cpu_wait()
+            n, t = sleep0(tk, half)
+            cpu[on] = (time.thread_time() - cpu0) / n
+            ran[on] = n / max(t - (_cpu_wait() - wait0), 1e-9)
             if on:
                 tk.monitor_stop()
                 ops, seconds = ops + n, seconds + t
-            pair[on] = n / t
-        ratios.append(pair[True] / pair[False])
-    return ops, seconds, {"on_off": statistics.median(ratios), "on_off_pairs": ratios}
+            wall[on] = n / t
+        ratios.append(wall[True] / wall[False])
+        cpu_ratios.append(cpu[False] / cpu[True])
+        ran_ratios.append(ran[True] / ran[False])
+    return (
+        ops,
+        seconds,
+        {
+            "on_off": statistics.median(ratios),
+            "on_off_cpu": statistics.median(cpu_ratios),
+            "on_off_ran": statistics.median(ran_ratios),
+            "on_off_pairs": ratios,
+        },
+    )
 
 
 def spawn_join(tk: Toolkit, scale: float) -> tuple[int, float]:
@@ -474,6 +527,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, dict[str, list[float]]] = {w: {t: [] for t in toolkits} for w in workloads}
     on_off: dict[str, list[float]] = {t: [] for t in toolkits}
+    on_off_cpu: dict[str, list[float]] = {t: [] for t in toolkits}
     for r in range(rounds):
         for w in workloads:
             order = toolkits if r % 2 == 0 else list(reversed(toolkits))
@@ -482,6 +536,8 @@ def main(argv: list[str] | None = None) -> int:
                 results[w][t].append(result["ops"] / result["seconds"])
                 if "on_off" in result:
                     on_off[t].append(result["on_off"])
+                if "on_off_cpu" in result:
+                    on_off_cpu[t].append(result["on_off_cpu"])
 
     print(f"\nPython {sys.version.split()[0]}, {rounds} round(s), median (min-max)")
     header = f"{'workload':<18} {'toolkit':<11} {'rate':>14} {'spread':>25} {'vs gevent':>10}"
@@ -501,13 +557,20 @@ def main(argv: list[str] | None = None) -> int:
     if any(on_off.values()):
         print(
             f"\nsleep0, blocking monitor on vs off, interleaved in each process "
-            f"({_MONITOR_PAIRS} pairs; median of the rounds' medians, spread over the rounds):"
+            f"({_MONITOR_PAIRS} pairs; median of the rounds' medians, spread over the rounds; "
+            f"cpu: the main thread's CPU time per switch):"
         )
         for t, values in on_off.items():
             if values:
                 med = statistics.median(values) - 1
-                print(f"  {t:<11} {med:+7.1%}  ({min(values) - 1:+.1%} to {max(values) - 1:+.1%})")
+                cpu = on_off_cpu[t]
+                cpu_text = f", cpu {statistics.median(cpu) - 1:+.1%}" if cpu else ""
+                print(
+                    f"  {t:<11} {med:+7.1%}  ({min(values) - 1:+.1%} to {max(values) - 1:+.1%})"
+                    f"{cpu_text}"
+                )
         summary["sleep0_monitor_on_off"] = on_off
+        summary["sleep0_monitor_on_off_cpu"] = on_off_cpu
     if args.json:
         with open(args.json, "w") as f:
             json.dump(summary, f, indent=2)

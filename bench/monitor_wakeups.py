@@ -8,7 +8,9 @@ GIL over and wait until the watchdog has it. This runs a tight ``sleep(0)`` loop
 stamping each turn, while a watchdog samples at one period per limit (what the monitor does)
 and, alternately, at four (what it did until 2026-12-01), and records when each sample ran. The
 loop's gap that contains a sample, less the loop's median gap, is that wake-up's stall. It
-prints the wake-ups per second, the median stall and the stalls' share of the wall clock.
+prints the wake-ups per second, the median stall and the stalls' share of the wall clock, and
+that share for as many random moments (the gaps the machine's load makes anyway, which a
+sample falling in one counts too).
 
 Measures the mechanism through hub._watchdog (its period constant and its progress hook), so it
 lives here, not in the tests. On a loaded machine the OS's preemptions of the hub's thread that
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import itertools
+import random
 import statistics
 import sys
 import time
@@ -28,8 +31,19 @@ import hub
 from hub import _watchdog
 
 
-def run(periods: int, seconds: float, limit: float) -> tuple[float, float, float]:
-    """(wake-ups per second, median stall in seconds, stalls' share of the wall clock)."""
+def _stalls(stamps: list[float], moments: list[float], usual: float) -> list[float]:
+    """For each moment, the loop's gap that contains it, less the usual gap."""
+    stalls = []
+    for w in moments:
+        i = bisect.bisect_left(stamps, w)
+        if 0 < i < len(stamps):
+            stalls.append(stamps[i] - stamps[i - 1] - usual)
+    return stalls
+
+
+def run(periods: int, seconds: float, limit: float) -> tuple[float, float, float, float]:
+    """(wake-ups per second, median stall in seconds, stalls' share of the wall clock, the
+    share the same count of random moments gives: the gaps the machine's load makes anyway)."""
     _watchdog._PERIODS_PER_LIMIT = periods
     h = hub.get_hub()
     wakes: list[float] = []
@@ -52,14 +66,20 @@ def run(periods: int, seconds: float, limit: float) -> tuple[float, float, float
     dog.stop()
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     usual = statistics.median(gaps)
-    stalls = []
-    for w in wakes[1:]:  # the first sample is taken at start, before the loop
-        i = bisect.bisect_left(stamps, w)
-        if 0 < i < len(stamps):
-            stalls.append(stamps[i] - stamps[i - 1] - usual)
+    stalls = _stalls(stamps, wakes[1:], usual)  # the first sample is taken before the loop
+    # A control: as many moments, at random, with no sample there. A sample that falls in a gap
+    # another process made (the hub's thread preempted) counts that gap, which the monitor did
+    # not cause; the control counts those at the rate the load makes them.
+    rng = random.Random(len(stamps))
+    control = _stalls(stamps, [rng.uniform(stamps[0], stamps[-1]) for _ in stalls], usual)
     if not stalls:
-        return len(wakes) / seconds, 0.0, 0.0
-    return len(wakes) / seconds, statistics.median(stalls), sum(stalls) / seconds
+        return len(wakes) / seconds, 0.0, 0.0, 0.0
+    return (
+        len(wakes) / seconds,
+        statistics.median(stalls),
+        sum(stalls) / seconds,
+        sum(control) / seconds,
+    )
 
 
 def main() -> None:
@@ -71,10 +91,11 @@ def main() -> None:
     print(f"watchdog at a {args.limit:g} s limit, switch interval {sys.getswitchinterval():g} s")
     for r in range(args.rounds):
         for periods in (4, 1) if r % 2 == 0 else (1, 4):
-            rate, stall, share = run(periods, args.seconds, args.limit)
+            rate, stall, share, control = run(periods, args.seconds, args.limit)
             print(
                 f"  round {r + 1}: {periods} sample(s) per limit: {rate:5.1f} wake-ups/s, "
                 f"stall per wake-up median {stall * 1e6:7.1f} us, stalls {share:.2%} of the time"
+                f" (random moments instead: {control:.2%})"
             )
 
 

@@ -76,5 +76,5 @@ def test_micro_sleep0_monitor_reports_the_interleaved_on_off_ratio():
     # ratio of the pairs besides its rate (bench/run.py's monitor line reads it).
     out = _bench_json("micro.py", "--child", "greenpatch", "sleep0_monitor", "0.01")
     assert out["ops"] > 0 and out["seconds"] > 0
-    assert len(out["on_off_pairs"]) == 6
-    assert out["on_off"] > 0
+    assert len(out["on_off_pairs"]) == 16
+    assert out["on_off"] > 0 and out["on_off_cpu"] > 0
