@@ -380,13 +380,16 @@ _threads: dict[int, _GreenThread] = {}
 class _GreenThread(Greenlet):
     """The greenlet of a green thread; it runs ``_thread_body``."""
 
-    __slots__ = ("_sentinels", "_thread_handle", "_thread_ident")
+    __slots__ = ("_sentinels", "_starter", "_thread_handle", "_thread_ident")
 
     def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
         Greenlet.__init__(self, _thread_body, function, args, kwargs)
         self._thread_ident = _next_ident()
         self._sentinels: list[lock] | None = None
         self._thread_handle: Any = None
+        # The ready entry of the greenlet that runs it at once, while that one waits in
+        # _run_at_once (see there); else None.
+        self._starter: list[Any] | None = None
 
     def start(self) -> None:
         """Schedule the thread's greenlet (see ``Greenlet.start``) and count it as started."""
@@ -428,6 +431,13 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         handle = me._thread_handle
         if handle is not None:
             handle._set_done()
+        starter = me._starter
+        if starter is not None and starter[0] is not None:
+            # Started at once and never waited: its starter is still in _run_at_once's switch,
+            # not yet resumed by the hub. End into it directly (see _run_at_once).
+            me._starter = None
+            me.parent = starter[0]
+            starter[0] = None
 
 
 # 3.13 names the function in the message and passes no object; before, the object is it.
@@ -505,33 +515,44 @@ def start_new_thread_at_once(
     at once, until it first waits or ends (see :func:`_run_at_once`)."""
     _check_start_args(function, args, kwargs)
     g = _GreenThread(function, args, kwargs or {})
-    g.start()
     _run_at_once(g)
     return g._thread_ident
 
 
 def _run_at_once(g: _GreenThread) -> None:
+    # Start ``g`` (not started yet) and run it until it first waits or ends.
+    #
     # threading.Thread.start() waits on the thread's _started Event until the thread has set
     # it, first thing in its _bootstrap_inner. Waiting for that the ordinary way costs a
     # Condition wait, a notify and a trip through the hub (about 15,000 instructions of the
     # 135,000 a start+join took: callgrind, docs/threading.md). Instead the starter queues
-    # itself as ready, as sleep(0) does, and switches into the new thread directly: when the
-    # thread first waits or ends, its parent (the hub) runs what is ready, the starter
-    # included, and the starter's wait finds the Event set. The new greenlet's own ready entry,
-    # queued by start(), goes dead when it runs (Greenlet.run), as for any greenlet started by a
-    # direct switch. Only the hub resumes greenlets that wait; a thread's first run is not a
-    # resumption, and the starter itself is resumed by the hub.
+    # itself as ready, as sleep(0) does, and switches into the new thread directly (which is
+    # then not queued: a thread's first run is not a resumption): when the thread first waits,
+    # its parent (the hub) runs what is ready, the starter included, and the starter's wait
+    # finds the Event set. Only the hub resumes greenlets that wait, and the starter is resumed
+    # by the hub, or:
+    #
+    # When the thread ends without ever having waited (a short thread: bench/micro.py's
+    # thread_start_join), the hub has not run, and the starter is still in the switch below,
+    # its entry armed. _thread_body then makes the starter the thread's parent and disarms the
+    # entry, so the thread's end returns straight here, as a greenlet's end returns to the
+    # greenlet that switched into it: the trip through the hub (a switch and a loop turn, ~6,000
+    # instructions) is saved. Whether the entry is armed tells the two cases apart: any
+    # resumption of the starter (a switch, or a throw: a Timeout, a kill, KeyboardInterrupt)
+    # runs the ``finally`` below first, which disarms it.
     #
     # Not from the hub (it cannot queue itself), nor before the hub's greenlet has run once
     # (the thread's end would then start the hub's loop with the thread's result): those start
-    # the thread the ordinary way. What can reach the starter while it is queued (a Timeout, a
-    # kill, KeyboardInterrupt: all BaseException, which Thread.start() does not catch) comes out
-    # of start(), as it would from the stdlib's wait on _started.
+    # the thread the ordinary way. What can reach the starter while it is queued (all
+    # BaseException, which Thread.start() does not catch) comes out of start(), as it would
+    # from the stdlib's wait on _started.
     cur: Any = getcurrent()
     hub = g._hub
     if cur is hub or not _greenlet_active(hub):
+        g.start()
         return
-    starter = [cur, None]  # the starter's ready entry, as sleep(0) queues one
+    _threads[g._thread_ident] = g
+    starter = g._starter = [cur, None]  # the starter's ready entry, as sleep(0) queues one
     hub.schedule(starter)
     try:
         g.switch()
@@ -614,6 +635,18 @@ def start_joinable_thread(
     A handle of the stdlib's own class (a ``threading.Thread`` created before patching) gets a
     real OS thread, since only the C code can complete such a handle.
     """
+    return _start_joinable(function, handle, daemon, False)
+
+
+def start_joinable_thread_at_once(
+    function: Callable[..., Any], handle: Any = None, daemon: bool = True
+) -> Any:
+    """:func:`start_joinable_thread` for ``threading.Thread.start()`` (3.13+): the thread runs
+    at once, until it first waits or ends (see :func:`_run_at_once`)."""
+    return _start_joinable(function, handle, daemon, True)
+
+
+def _start_joinable(function: Any, handle: Any, daemon: bool, at_once: bool) -> Any:
     if not callable(function):
         raise TypeError("thread function must be callable")
     if handle is None:
@@ -628,19 +661,10 @@ def start_joinable_thread(
     g._thread_handle = handle
     if not daemon:
         _non_daemon.add(handle)
-    g.start()
-    return handle
-
-
-def start_joinable_thread_at_once(
-    function: Callable[..., Any], handle: Any = None, daemon: bool = True
-) -> Any:
-    """:func:`start_joinable_thread` for ``threading.Thread.start()`` (3.13+): the thread runs
-    at once, until it first waits or ends (see :func:`_run_at_once`)."""
-    handle = start_joinable_thread(function, handle, daemon)
-    g = _threads.get(handle._ident) if type(handle) is _ThreadHandle else None
-    if g is not None:
+    if at_once:
         _run_at_once(g)
+    else:
+        g.start()
     return handle
 
 
