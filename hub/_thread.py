@@ -409,7 +409,12 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
     me: Any = getcurrent()
     _live[0] += 1
     try:
-        function(*args, **kwargs)
+        if kwargs:
+            function(*args, **kwargs)
+        elif args:
+            function(*args)
+        else:
+            function()  # Thread.start()'s case: no tuple to unpack, no dict to build
     except (SystemExit, GreenletExit):
         pass
     except BaseException as exc:
@@ -426,8 +431,15 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         if sentinels:
             me._sentinels = None
             for sentinel in sentinels:
-                if sentinel._lock.locked():  # (its state lock: see lock._is_owned)
-                    sentinel.release()
+                state = sentinel._lock  # (its state lock: see lock._is_owned)
+                if state.locked():
+                    if sentinel._waiters:
+                        sentinel.release()  # to the first joiner
+                    else:
+                        # Lock.__exit__'s steps, without its call: nobody joins yet, mostly.
+                        state.release()
+                        if sentinel._waiters:
+                            sentinel._take_back()
         handle = me._thread_handle
         if handle is not None:
             handle._set_done()
@@ -500,7 +512,7 @@ def start_new_thread(
     The thread is a greenlet of the calling OS thread's hub: it runs once the caller waits.
     """
     _check_start_args(function, args, kwargs)
-    g = _GreenThread(function, args, kwargs or {})
+    g = _GreenThread(function, args, kwargs)
     g.start()
     return g._thread_ident
 
@@ -513,8 +525,10 @@ def start_new_thread_at_once(
 ) -> int:
     """:func:`start_new_thread` for ``threading.Thread.start()`` (3.10-3.12): the thread runs
     at once, until it first waits or ends (see :func:`_run_at_once`)."""
-    _check_start_args(function, args, kwargs)
-    g = _GreenThread(function, args, kwargs or {})
+    # (Thread.start() passes a bound method and (): the check's call is spared then.)
+    if kwargs is not None or type(args) is not tuple or not callable(function):
+        _check_start_args(function, args, kwargs)
+    g = _GreenThread(function, args, kwargs)
     _run_at_once(g)
     return g._thread_ident
 
@@ -568,12 +582,18 @@ def _count() -> int:
 def _set_sentinel() -> lock:
     """A lock released when the current green thread ends (``_thread._set_sentinel``,
     Python 3.10-3.12)."""
-    new = allocate_lock()
+    # allocate_lock() spelled out (a call fewer per thread).
+    new: Any = object.__new__(lock)
+    new._lock = _real_allocate_lock()
+    new._waiters = _WaitQueue()
+    new._bound = 1
     g: Any = getcurrent()
     if type(g) is _GreenThread:
-        if g._sentinels is None:
-            g._sentinels = []
-        g._sentinels.append(new)
+        sentinels = g._sentinels
+        if sentinels is None:
+            g._sentinels = [new]
+        else:
+            sentinels.append(new)
     return new
 
 
