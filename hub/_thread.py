@@ -546,14 +546,19 @@ def _run_at_once(g: _GreenThread) -> None:
     # finds the Event set. Only the hub resumes greenlets that wait, and the starter is resumed
     # by the hub, or:
     #
-    # When the thread ends without ever having waited (a short thread: bench/micro.py's
-    # thread_start_join), the hub has not run, and the starter is still in the switch below,
+    # When the thread ends before the starter was resumed (mostly: it never waited, a short
+    # thread as bench/micro.py's thread_start_join), the starter is still in the switch below,
     # its entry armed. _thread_body then makes the starter the thread's parent and disarms the
     # entry, so the thread's end returns straight here, as a greenlet's end returns to the
-    # greenlet that switched into it: the trip through the hub (a switch and a loop turn, ~6,000
-    # instructions) is saved. Whether the entry is armed tells the two cases apart: any
-    # resumption of the starter (a switch, or a throw: a Timeout, a kill, KeyboardInterrupt)
-    # runs the ``finally`` below first, which disarms it.
+    # greenlet that switched into it: the trip through the hub (a switch and a loop turn, ~5,000
+    # instructions by callgrind) is saved. Whether the entry is armed tells the two cases
+    # apart: any resumption of the starter (a switch, or a throw: a Timeout, a kill,
+    # KeyboardInterrupt) runs the ``finally`` below first, which disarms it, before anything
+    # else can run. The starter is not waiting on the hub (no wait registered; it switched
+    # into the thread itself), so nothing else resumes it. (The thread's own wake-ups are
+    # queued behind the starter's entry, so the hub resumes the starter first; were the hub
+    # ever to run the thread to its end before that, it would be left where it switched into
+    # the thread, as when any greenlet waits, and go on from there at the starter's next wait.)
     #
     # Not from the hub (it cannot queue itself), nor before the hub's greenlet has run once
     # (the thread's end would then start the hub's loop with the thread's result): those start
