@@ -402,6 +402,13 @@ class _GreenThread(Greenlet):
         super()._finish(*args, **kwargs)
 
 
+# Threads that ended straight into their starter since one last went through the hub, and how
+# many may in a row (see _run_at_once). (One count for every OS thread: a lost update between
+# two of them only moves the next trip through the hub.)
+_direct_ends = [0]
+_DIRECT_ENDS = 100
+
+
 def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
     # What the C thread bootstrap does around the function: SystemExit ends the thread quietly,
     # any other exception goes to sys.unraisablehook; then the thread state "is deleted", which
@@ -446,10 +453,16 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         starter = me._starter
         if starter is not None and starter[0] is not None:
             # Started at once and never waited: its starter is still in _run_at_once's switch,
-            # not yet resumed by the hub. End into it directly (see _run_at_once).
+            # not yet resumed by the hub. End into it directly (see _run_at_once), but for
+            # every _DIRECT_ENDS-th such end, which goes through the hub as before.
             me._starter = None
-            me.parent = starter[0]
-            starter[0] = None
+            ends = _direct_ends[0] + 1
+            if ends < _DIRECT_ENDS:
+                _direct_ends[0] = ends
+                me.parent = starter[0]
+                starter[0] = None
+            else:
+                _direct_ends[0] = 0
 
 
 # 3.13 names the function in the message and passes no object; before, the object is it.
@@ -551,11 +564,17 @@ def _run_at_once(g: _GreenThread) -> None:
     # its entry armed. _thread_body then makes the starter the thread's parent and disarms the
     # entry, so the thread's end returns straight here, as a greenlet's end returns to the
     # greenlet that switched into it: the trip through the hub (a switch and a loop turn, ~5,000
-    # instructions by callgrind) is saved. Whether the entry is armed tells the two cases
-    # apart: any resumption of the starter (a switch, or a throw: a Timeout, a kill,
-    # KeyboardInterrupt) runs the ``finally`` below first, which disarms it, before anything
-    # else can run. The starter is not waiting on the hub (no wait registered; it switched
-    # into the thread itself), so nothing else resumes it. (The thread's own wake-ups are
+    # instructions by callgrind) is saved. Through the hub, start() was a yield point, as
+    # sleep(0): the greenlets ready before the starter ran first, and after a batch of ready
+    # entries the hub polled IO and ran timers. A loop of such starts would now run without
+    # ever letting them, so every _DIRECT_ENDS-th thread ends through the hub all the same (a
+    # yield per 100 starts: the hub itself polls after a batch of 1,000 entries).
+    #
+    # Whether the entry is armed tells the two cases apart: any resumption of the starter (a
+    # switch, or a throw: a Timeout, a kill, KeyboardInterrupt) runs the ``finally`` below
+    # first, which disarms it, before anything else can run. The starter is not waiting on
+    # the hub (no wait registered; it switched into the thread itself), so nothing else
+    # resumes it. (The thread's own wake-ups are
     # queued behind the starter's entry, so the hub resumes the starter first; were the hub
     # ever to run the thread to its end before that, it would be left where it switched into
     # the thread, as when any greenlet waits, and go on from there at the starter's next wait.)
