@@ -380,13 +380,16 @@ _threads: dict[int, _GreenThread] = {}
 class _GreenThread(Greenlet):
     """The greenlet of a green thread; it runs ``_thread_body``."""
 
-    __slots__ = ("_sentinels", "_thread_handle", "_thread_ident")
+    __slots__ = ("_sentinels", "_starter", "_thread_handle", "_thread_ident")
 
     def __init__(self, function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
         Greenlet.__init__(self, _thread_body, function, args, kwargs)
         self._thread_ident = _next_ident()
         self._sentinels: list[lock] | None = None
         self._thread_handle: Any = None
+        # The ready entry of the greenlet that runs it at once, while that one waits in
+        # _run_at_once (see there); else None.
+        self._starter: list[Any] | None = None
 
     def start(self) -> None:
         """Schedule the thread's greenlet (see ``Greenlet.start``) and count it as started."""
@@ -399,6 +402,13 @@ class _GreenThread(Greenlet):
         super()._finish(*args, **kwargs)
 
 
+# Threads that ended straight into their starter since one last went through the hub, and how
+# many may in a row (see _run_at_once). (One count for every OS thread: a lost update between
+# two of them only moves the next trip through the hub.)
+_direct_ends = [0]
+_DIRECT_ENDS = 100
+
+
 def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: Any) -> None:
     # What the C thread bootstrap does around the function: SystemExit ends the thread quietly,
     # any other exception goes to sys.unraisablehook; then the thread state "is deleted", which
@@ -406,7 +416,12 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
     me: Any = getcurrent()
     _live[0] += 1
     try:
-        function(*args, **kwargs)
+        if kwargs:
+            function(*args, **kwargs)
+        elif args:
+            function(*args)
+        else:
+            function()  # Thread.start()'s case: no tuple to unpack, no dict to build
     except (SystemExit, GreenletExit):
         pass
     except BaseException as exc:
@@ -423,11 +438,31 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         if sentinels:
             me._sentinels = None
             for sentinel in sentinels:
-                if sentinel._lock.locked():  # (its state lock: see lock._is_owned)
-                    sentinel.release()
+                state = sentinel._lock  # (its state lock: see lock._is_owned)
+                if state.locked():
+                    if sentinel._waiters:
+                        sentinel.release()  # to the first joiner
+                    else:
+                        # Lock.__exit__'s steps, without its call: nobody joins yet, mostly.
+                        state.release()
+                        if sentinel._waiters:
+                            sentinel._take_back()
         handle = me._thread_handle
         if handle is not None:
             handle._set_done()
+        starter = me._starter
+        if starter is not None and starter[0] is not None:
+            # Started at once and never waited: its starter is still in _run_at_once's switch,
+            # not yet resumed by the hub. End into it directly (see _run_at_once), but for
+            # every _DIRECT_ENDS-th such end, which goes through the hub as before.
+            me._starter = None
+            ends = _direct_ends[0] + 1
+            if ends < _DIRECT_ENDS:
+                _direct_ends[0] = ends
+                me.parent = starter[0]
+                starter[0] = None
+            else:
+                _direct_ends[0] = 0
 
 
 # 3.13 names the function in the message and passes no object; before, the object is it.
@@ -490,7 +525,7 @@ def start_new_thread(
     The thread is a greenlet of the calling OS thread's hub: it runs once the caller waits.
     """
     _check_start_args(function, args, kwargs)
-    g = _GreenThread(function, args, kwargs or {})
+    g = _GreenThread(function, args, kwargs)
     g.start()
     return g._thread_ident
 
@@ -503,35 +538,59 @@ def start_new_thread_at_once(
 ) -> int:
     """:func:`start_new_thread` for ``threading.Thread.start()`` (3.10-3.12): the thread runs
     at once, until it first waits or ends (see :func:`_run_at_once`)."""
-    _check_start_args(function, args, kwargs)
-    g = _GreenThread(function, args, kwargs or {})
-    g.start()
+    # (Thread.start() passes a bound method and (): the check's call is spared then.)
+    if kwargs is not None or type(args) is not tuple or not callable(function):
+        _check_start_args(function, args, kwargs)
+    g = _GreenThread(function, args, kwargs)
     _run_at_once(g)
     return g._thread_ident
 
 
 def _run_at_once(g: _GreenThread) -> None:
+    # Start ``g`` (not started yet) and run it until it first waits or ends.
+    #
     # threading.Thread.start() waits on the thread's _started Event until the thread has set
     # it, first thing in its _bootstrap_inner. Waiting for that the ordinary way costs a
     # Condition wait, a notify and a trip through the hub (about 15,000 instructions of the
     # 135,000 a start+join took: callgrind, docs/threading.md). Instead the starter queues
-    # itself as ready, as sleep(0) does, and switches into the new thread directly: when the
-    # thread first waits or ends, its parent (the hub) runs what is ready, the starter
-    # included, and the starter's wait finds the Event set. The new greenlet's own ready entry,
-    # queued by start(), goes dead when it runs (Greenlet.run), as for any greenlet started by a
-    # direct switch. Only the hub resumes greenlets that wait; a thread's first run is not a
-    # resumption, and the starter itself is resumed by the hub.
+    # itself as ready, as sleep(0) does, and switches into the new thread directly (which is
+    # then not queued: a thread's first run is not a resumption): when the thread first waits,
+    # its parent (the hub) runs what is ready, the starter included, and the starter's wait
+    # finds the Event set. Only the hub resumes greenlets that wait, and the starter is resumed
+    # by the hub, or:
+    #
+    # When the thread ends before the starter was resumed (mostly: it never waited, a short
+    # thread as bench/micro.py's thread_start_join), the starter is still in the switch below,
+    # its entry armed. _thread_body then makes the starter the thread's parent and disarms the
+    # entry, so the thread's end returns straight here, as a greenlet's end returns to the
+    # greenlet that switched into it: the trip through the hub (a switch and a loop turn, ~5,000
+    # instructions by callgrind) is saved. Through the hub, start() was a yield point, as
+    # sleep(0): the greenlets ready before the starter ran first, and after a batch of ready
+    # entries the hub polled IO and ran timers. A loop of such starts would now run without
+    # ever letting them, so every _DIRECT_ENDS-th thread ends through the hub all the same (a
+    # yield per 100 starts: the hub itself polls after a batch of 1,000 entries).
+    #
+    # Whether the entry is armed tells the two cases apart: any resumption of the starter (a
+    # switch, or a throw: a Timeout, a kill, KeyboardInterrupt) runs the ``finally`` below
+    # first, which disarms it, before anything else can run. The starter is not waiting on
+    # the hub (no wait registered; it switched into the thread itself), so nothing else
+    # resumes it. (The thread's own wake-ups are
+    # queued behind the starter's entry, so the hub resumes the starter first; were the hub
+    # ever to run the thread to its end before that, it would be left where it switched into
+    # the thread, as when any greenlet waits, and go on from there at the starter's next wait.)
     #
     # Not from the hub (it cannot queue itself), nor before the hub's greenlet has run once
     # (the thread's end would then start the hub's loop with the thread's result): those start
-    # the thread the ordinary way. What can reach the starter while it is queued (a Timeout, a
-    # kill, KeyboardInterrupt: all BaseException, which Thread.start() does not catch) comes out
-    # of start(), as it would from the stdlib's wait on _started.
+    # the thread the ordinary way. What can reach the starter while it is queued (all
+    # BaseException, which Thread.start() does not catch) comes out of start(), as it would
+    # from the stdlib's wait on _started.
     cur: Any = getcurrent()
     hub = g._hub
     if cur is hub or not _greenlet_active(hub):
+        g.start()
         return
-    starter = [cur, None]  # the starter's ready entry, as sleep(0) queues one
+    _threads[g._thread_ident] = g
+    starter = g._starter = [cur, None]  # the starter's ready entry, as sleep(0) queues one
     hub.schedule(starter)
     try:
         g.switch()
@@ -547,12 +606,18 @@ def _count() -> int:
 def _set_sentinel() -> lock:
     """A lock released when the current green thread ends (``_thread._set_sentinel``,
     Python 3.10-3.12)."""
-    new = allocate_lock()
+    # allocate_lock() spelled out (a call fewer per thread).
+    new: Any = object.__new__(lock)
+    new._lock = _real_allocate_lock()
+    new._waiters = _WaitQueue()
+    new._bound = 1
     g: Any = getcurrent()
     if type(g) is _GreenThread:
-        if g._sentinels is None:
-            g._sentinels = []
-        g._sentinels.append(new)
+        sentinels = g._sentinels
+        if sentinels is None:
+            g._sentinels = [new]
+        else:
+            sentinels.append(new)
     return new
 
 
@@ -614,6 +679,18 @@ def start_joinable_thread(
     A handle of the stdlib's own class (a ``threading.Thread`` created before patching) gets a
     real OS thread, since only the C code can complete such a handle.
     """
+    return _start_joinable(function, handle, daemon, False)
+
+
+def start_joinable_thread_at_once(
+    function: Callable[..., Any], handle: Any = None, daemon: bool = True
+) -> Any:
+    """:func:`start_joinable_thread` for ``threading.Thread.start()`` (3.13+): the thread runs
+    at once, until it first waits or ends (see :func:`_run_at_once`)."""
+    return _start_joinable(function, handle, daemon, True)
+
+
+def _start_joinable(function: Any, handle: Any, daemon: bool, at_once: bool) -> Any:
     if not callable(function):
         raise TypeError("thread function must be callable")
     if handle is None:
@@ -628,19 +705,10 @@ def start_joinable_thread(
     g._thread_handle = handle
     if not daemon:
         _non_daemon.add(handle)
-    g.start()
-    return handle
-
-
-def start_joinable_thread_at_once(
-    function: Callable[..., Any], handle: Any = None, daemon: bool = True
-) -> Any:
-    """:func:`start_joinable_thread` for ``threading.Thread.start()`` (3.13+): the thread runs
-    at once, until it first waits or ends (see :func:`_run_at_once`)."""
-    handle = start_joinable_thread(function, handle, daemon)
-    g = _threads.get(handle._ident) if type(handle) is _ThreadHandle else None
-    if g is not None:
+    if at_once:
         _run_at_once(g)
+    else:
+        g.start()
     return handle
 
 

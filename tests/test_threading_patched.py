@@ -79,6 +79,45 @@ def test_threads_are_greenlets_of_the_calling_thread():
     assert out == "ok\n"
 
 
+def test_threads_that_end_at_once_return_to_their_starter_and_still_let_others_run():
+    # A thread that ends before its start() returned ends straight into its starter (nested
+    # too), and a loop of such starts still yields to the other greenlets now and then.
+    out = run_ok(
+        """
+        import threading, time
+        import hub
+        time.sleep(0)  # the hub has run: starts run the thread at once
+        order = []
+        def inner():
+            order.append("inner")
+        def outer():
+            t = threading.Thread(target=inner)
+            t.start()
+            order.append("outer started inner")
+            t.join()
+            order.append("outer ends")
+        t = threading.Thread(target=outer)
+        t.start()
+        order.append("main started outer")
+        t.join()
+        assert order == ["inner", "outer started inner", "outer ends", "main started outer"], order
+        ticks = []
+        def ticker():
+            while True:
+                ticks.append(1)
+                time.sleep(0)
+        g = hub.spawn(ticker)
+        for _ in range(300):
+            threading.Thread(target=int).start()
+        assert len(ticks) >= 2, ticks  # it ran during the loop, not only once after it
+        g.kill()
+        assert threading.active_count() == 1
+        print("ok")
+        """
+    )
+    assert out == "ok\n"
+
+
 def test_thread_start_returns_once_the_thread_has_started_and_others_run_later():
     # Thread.start() runs the new thread at once, up to its first wait (the stdlib's start()
     # waits for it to have started); _thread.start_new_thread still only schedules it. A start
