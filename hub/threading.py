@@ -178,12 +178,35 @@ class Condition(_threading.Condition):
             h = _core.get_hub()
         w = [g, _PENDING, h, None]
         waiters.append(w)
-        saved_state = self._release_save()  # type: ignore[attr-defined]
+        lock: Any = self._lock
+        plain = type(lock) is LockType  # the patched Lock: its steps spelled out (see above)
+        if plain:
+            if lock._waiters:
+                lock.release()  # hands the lock over
+            else:
+                lock._lock.release()  # Lock.__exit__'s fast path
+                if lock._waiters:
+                    lock._take_back()
+            saved_state = None
+        else:
+            saved_state = self._release_save()  # type: ignore[attr-defined]
         value = _TIMEOUT
         try:
-            value = h.suspend(w, timeout)
+            if timeout is None and g is not h:
+                try:  # Hub.suspend's steps without a timer, as sleep(0) spells them out
+                    h.switch()
+                finally:
+                    w[0] = None
+                value = w[1]
+                if value is _PENDING:
+                    raise _core.InvalidSwitchError(f"{g!r} was resumed by a direct switch")
+            else:
+                value = h.suspend(w, timeout)
         finally:
-            self._acquire_restore(saved_state)  # type: ignore[attr-defined]
+            if not plain:
+                self._acquire_restore(saved_state)  # type: ignore[attr-defined]
+            elif not lock._lock.acquire(False):
+                lock.acquire()
             if value is not True:
                 waiters.abandon(None, w)  # leaves the queue unless a claim took it out
         return value is True
