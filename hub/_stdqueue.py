@@ -34,7 +34,10 @@ import queue as _queue
 import sys
 from typing import Any
 
+from ._core import PENDING as _PENDING
+from ._core import get_ident as _get_ident
 from ._core import monotonic as _monotonic
+from ._thread import LockType as _LockType
 
 __all__ = ["Queue"]
 
@@ -55,9 +58,11 @@ class Queue(_queue.Queue):
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         """Put ``item`` into the queue, waiting for a free slot if needed (as the stdlib)."""
         not_full: Any = self.not_full
-        lock = not_full._lock
+        lock: Any = not_full._lock
         own = type(self) is _StdQueue  # the stdlib's _qsize and _put: spelled out (see above)
-        lock.acquire()
+        fast = own and type(lock) is _LockType  # the patched Lock's steps spelled out (above)
+        if not fast or not lock._lock.acquire(False):
+            lock.acquire()
         try:
             if _HAS_SHUTDOWN and self.is_shutdown:  # type: ignore[attr-defined]
                 raise _ShutDown
@@ -86,18 +91,19 @@ class Queue(_queue.Queue):
             else:
                 self._put(item)
             self.unfinished_tasks += 1
-            not_empty: Any = self.not_empty
-            if not_empty._waiters:
-                not_empty.notify()
-        finally:
+        except BaseException:
             lock.release()
+            raise
+        _notify_release(self.not_empty, lock, fast)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """Remove and return an item, waiting for one if needed (as the stdlib)."""
         not_empty: Any = self.not_empty
-        lock = not_empty._lock
+        lock: Any = not_empty._lock
         own = type(self) is _StdQueue  # the stdlib's _qsize and _get: spelled out (see above)
-        lock.acquire()
+        fast = own and type(lock) is _LockType  # the patched Lock's steps spelled out (above)
+        if not fast or not lock._lock.acquire(False):
+            lock.acquire()
         try:
             if _HAS_SHUTDOWN and self.is_shutdown and not self._qsize():  # type: ignore[attr-defined]
                 raise _ShutDown
@@ -121,9 +127,36 @@ class Queue(_queue.Queue):
                     if _HAS_SHUTDOWN and self.is_shutdown and not self._qsize():  # type: ignore[attr-defined]
                         raise _ShutDown
             item = self.queue.popleft() if own else self._get()
-            not_full: Any = self.not_full
-            if not_full._waiters:
-                not_full.notify()
-            return item
-        finally:
+        except BaseException:
             lock.release()
+            raise
+        _notify_release(self.not_full, lock, fast)
+        return item
+
+
+def _notify_release(cond: Any, lock: Any, fast: bool) -> None:
+    """``cond.notify()`` if anybody waits, then ``lock.release()``: the end of a put or get.
+
+    ``fast`` (a ``queue.Queue`` over the patched Lock): the common cases of both spelled out
+    (see the module documentation), in one call instead of two.
+    """
+    try:
+        waiters = cond._waiters
+        if waiters:
+            w = waiters[0]
+            # Condition.notify()'s common case (hub/threading.py): a waiter of this thread,
+            # still waiting. (A list entry means its _waiters is a WaitQueue already.)
+            if fast and type(w) is list and w[1] is _PENDING and w[2].thread_ident == _get_ident():
+                waiters.popleft()
+                w[1] = True
+                schedule = w[2].schedule  # (a local: see Hub.schedule)
+                schedule(w)
+            else:
+                cond.notify()
+    finally:
+        if not fast or lock._waiters:
+            lock.release()  # (with a waiter: hands the lock over)
+        else:
+            lock._lock.release()  # Lock.__exit__'s fast path: nobody waits for it
+            if lock._waiters:
+                lock._take_back()
