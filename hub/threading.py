@@ -303,7 +303,11 @@ class Event(_threading.Event):
             return True  # set stays set until clear(): no lock needed to see it
         cond: Any = self._cond  # type: ignore[attr-defined]
         lock = cond._lock
-        lock.acquire()
+        # The patched Lock's uncontended acquire and release spelled out (the state lock's C
+        # calls, and the waiters check that keeps its hand-over protocol: hub/_lock.py).
+        plain = type(lock) is LockType
+        if not plain or not lock._lock.acquire(False):
+            lock.acquire()
         if self._flag:
             lock.release()
             return True
@@ -316,11 +320,31 @@ class Event(_threading.Event):
         waiters: Any = cond._waiters
         if type(waiters) is not _WaitQueue:
             waiters = cond._waiters = _WaitQueue(waiters)
-        w = waiters.enqueue()  # the entry Condition.wait makes, [greenlet, PENDING, hub, None]
-        lock.release()
+        g: Any = _getcurrent()  # the entry Condition.wait makes, [greenlet, PENDING, hub, None]
+        try:
+            h = g._hub
+        except AttributeError:
+            h = _core.get_hub()
+        w = [g, _PENDING, h, None]
+        waiters.append(w)
+        if not plain or lock._waiters:
+            lock.release()
+        else:
+            lock._lock.release()
+            if lock._waiters:
+                lock._take_back()
         value = _TIMEOUT
         try:
-            value = w[2].suspend(w, timeout)
+            if timeout is None and g is not h:
+                try:  # Hub.suspend's steps without a timer (see Condition.wait)
+                    h.switch()
+                finally:
+                    w[0] = None
+                value = w[1]
+                if value is _PENDING:
+                    raise _core.InvalidSwitchError(f"{g!r} was resumed by a direct switch")
+            else:
+                value = h.suspend(w, timeout)
         finally:
             if value is not True:
                 lock.acquire()
