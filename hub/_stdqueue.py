@@ -60,9 +60,7 @@ class Queue(_queue.Queue):
         not_full: Any = self.not_full
         lock: Any = not_full._lock
         own = type(self) is _StdQueue  # the stdlib's _qsize and _put: spelled out (see above)
-        fast = own and type(lock) is _LockType  # the patched Lock's steps spelled out (above)
-        if not fast or not lock._lock.acquire(False):
-            lock.acquire()
+        lock.acquire()
         try:
             if _HAS_SHUTDOWN and self.is_shutdown:  # type: ignore[attr-defined]
                 raise _ShutDown
@@ -94,16 +92,14 @@ class Queue(_queue.Queue):
         except BaseException:
             lock.release()
             raise
-        _notify_release(self.not_empty, lock, fast)
+        _notify_release(self.not_empty, lock, own)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """Remove and return an item, waiting for one if needed (as the stdlib)."""
         not_empty: Any = self.not_empty
         lock: Any = not_empty._lock
         own = type(self) is _StdQueue  # the stdlib's _qsize and _get: spelled out (see above)
-        fast = own and type(lock) is _LockType  # the patched Lock's steps spelled out (above)
-        if not fast or not lock._lock.acquire(False):
-            lock.acquire()
+        lock.acquire()
         try:
             if _HAS_SHUTDOWN and self.is_shutdown and not self._qsize():  # type: ignore[attr-defined]
                 raise _ShutDown
@@ -130,16 +126,17 @@ class Queue(_queue.Queue):
         except BaseException:
             lock.release()
             raise
-        _notify_release(self.not_full, lock, fast)
+        _notify_release(self.not_full, lock, own)
         return item
 
 
-def _notify_release(cond: Any, lock: Any, fast: bool) -> None:
+def _notify_release(cond: Any, lock: Any, own: bool) -> None:
     """``cond.notify()`` if anybody waits, then ``lock.release()``: the end of a put or get.
 
-    ``fast`` (a ``queue.Queue`` over the patched Lock): the common cases of both spelled out
-    (see the module documentation), in one call instead of two.
+    For a ``queue.Queue`` itself (``own``) over the patched Lock, the common cases of both are
+    spelled out (see the module documentation), in one call instead of two.
     """
+    fast = own and type(lock) is _LockType
     try:
         waiters = cond._waiters
         if waiters:
