@@ -321,8 +321,8 @@ class Event(_threading.Event):
             return True  # set stays set until clear(): no lock needed to see it
         cond: Any = self._cond  # type: ignore[attr-defined]
         lock = cond._lock
-        # The patched Lock's uncontended acquire and release spelled out (the state lock's C
-        # calls, and the waiters check that keeps its hand-over protocol: hub/_lock.py).
+        # The patched Lock's uncontended acquire spelled out (its state lock's C call; the
+        # release, with the waiters check that keeps the hand-over protocol, is _park's).
         plain = type(lock) is LockType
         if not plain or not lock._lock.acquire(False):
             lock.acquire()
