@@ -19,6 +19,11 @@ the queue's own:
   replaced on ``queue.Queue`` itself, is not seen on that path: ``mock.patch.object(q,
   "_put")`` and ``mock.patch.object(queue.Queue, "_put")`` need a subclass. Checking the
   class's methods on every call cost 4.5% of a Queue(maxsize=1) hand-over by callgrind.)
+- the end of a put or get is one call (``_notify_release``) for the notify and the release;
+  over the patched Lock it does ``notify()``'s common case (the first waiter is of this
+  thread and still waiting: claimed and scheduled, as ``Condition.notify`` does it) and the
+  lock's uncontended release (its state lock's C call, then the waiters check that keeps
+  hub/_lock.py's hand-over protocol) without further calls;
 - a ``notify()`` nobody waits for is not called at all (with the mutex held, an empty
   ``_waiters`` cannot fill: a waiter registers under the mutex). When somebody waits, it is the
   Condition's own ``notify()`` that wakes it, so a waiter of another OS thread, or of
@@ -34,7 +39,10 @@ import queue as _queue
 import sys
 from typing import Any
 
+from ._core import PENDING as _PENDING
+from ._core import get_ident as _get_ident
 from ._core import monotonic as _monotonic
+from ._thread import LockType as _LockType
 
 __all__ = ["Queue"]
 
@@ -55,7 +63,7 @@ class Queue(_queue.Queue):
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
         """Put ``item`` into the queue, waiting for a free slot if needed (as the stdlib)."""
         not_full: Any = self.not_full
-        lock = not_full._lock
+        lock: Any = not_full._lock
         own = type(self) is _StdQueue  # the stdlib's _qsize and _put: spelled out (see above)
         lock.acquire()
         try:
@@ -86,16 +94,15 @@ class Queue(_queue.Queue):
             else:
                 self._put(item)
             self.unfinished_tasks += 1
-            not_empty: Any = self.not_empty
-            if not_empty._waiters:
-                not_empty.notify()
-        finally:
+        except BaseException:
             lock.release()
+            raise
+        _notify_release(self.not_empty, lock, own)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """Remove and return an item, waiting for one if needed (as the stdlib)."""
         not_empty: Any = self.not_empty
-        lock = not_empty._lock
+        lock: Any = not_empty._lock
         own = type(self) is _StdQueue  # the stdlib's _qsize and _get: spelled out (see above)
         lock.acquire()
         try:
@@ -121,9 +128,37 @@ class Queue(_queue.Queue):
                     if _HAS_SHUTDOWN and self.is_shutdown and not self._qsize():  # type: ignore[attr-defined]
                         raise _ShutDown
             item = self.queue.popleft() if own else self._get()
-            not_full: Any = self.not_full
-            if not_full._waiters:
-                not_full.notify()
-            return item
-        finally:
+        except BaseException:
             lock.release()
+            raise
+        _notify_release(self.not_full, lock, own)
+        return item
+
+
+def _notify_release(cond: Any, lock: Any, own: bool) -> None:
+    """``cond.notify()`` if anybody waits, then ``lock.release()``: the end of a put or get.
+
+    For a ``queue.Queue`` itself (``own``) over the patched Lock, the common cases of both are
+    spelled out (see the module documentation), in one call instead of two.
+    """
+    fast = own and type(lock) is _LockType
+    try:
+        waiters = cond._waiters
+        if waiters:
+            w = waiters[0]
+            # Condition.notify()'s common case (hub/threading.py): a waiter of this thread,
+            # still waiting. (A list entry means its _waiters is a WaitQueue already.)
+            if fast and type(w) is list and w[1] is _PENDING and w[2].thread_ident == _get_ident():
+                waiters.popleft()
+                w[1] = True
+                schedule = w[2].schedule  # (a local: see Hub.schedule)
+                schedule(w)
+            else:
+                cond.notify()
+    finally:
+        if not fast or lock._waiters:
+            lock.release()  # (with a waiter: hands the lock over)
+        else:
+            lock._lock.release()  # Lock.__exit__'s fast path: nobody waits for it
+            if lock._waiters:
+                lock._take_back()

@@ -442,6 +442,52 @@ def test_condition_over_a_plain_lock():
     ]
 
 
+def test_condition_and_event_waits_killed_or_switched_into_leave_cleanly():
+    # Condition.wait and Event.wait spell out the patched Lock's steps and the hub's suspend
+    # (no timeout): a wait ended by kill() takes the lock back (Condition) and leaves the wait
+    # queue, a direct switch into a waiting greenlet is InvalidSwitchError, and the next
+    # notification reaches the next waiter.
+    out = run_ok(
+        """
+        import threading, hub
+        cond = threading.Condition(threading.Lock())
+        def waiter(name):
+            with cond:
+                print(name, cond.wait())
+        a, b = hub.spawn(waiter, "a"), hub.spawn(waiter, "b")
+        hub.sleep(0)
+        print(len(cond._waiters), cond._lock.locked())
+        a.kill()
+        print(len(cond._waiters), cond._lock.locked(), a.dead)
+        with cond:
+            cond.notify()
+        b.join()
+        ev = threading.Event()
+        def ev_waiter():
+            try:
+                ev.wait()
+            except hub.InvalidSwitchError:
+                print("invalid switch")
+        c, d = hub.spawn(ev_waiter), hub.spawn(ev.wait)
+        hub.sleep(0)
+        hub.spawn(c.switch)  # not through the hub: c's wait ends with the error
+        hub.sleep(0)
+        d.kill()
+        print(len(ev._cond._waiters), ev._cond._lock.locked(), c.dead, d.dead)
+        ev.set()
+        print(ev.wait())
+        """
+    )
+    assert out.splitlines() == [
+        "2 False",
+        "1 False True",
+        "b True",
+        "invalid switch",
+        "0 False True True",
+        "True",
+    ]
+
+
 def test_condition_and_event_stay_the_stdlib_classes_with_their_attributes():
     # wait/notify and Event.wait/set are set on the stdlib's own classes: the classes, their
     # attributes and the FIFO order of notify(n) stay as the stdlib's; an Event and a Condition
