@@ -160,6 +160,9 @@ _NON_BLOCKING = {
     ("subprocess.Popen._internal_poll (default of '_waitpid')", "os.waitpid"),
     # Python 3.13+: the same calls, through a namespace class.
     ("subprocess._del_safe.waitpid", "os.waitpid"),
+    # Python 3.10: the class attribute the stdlib's Connection._recv reads with, which the
+    # multiprocessing row replaces (hub/_multiprocessing.py); nothing else reads it.
+    ("multiprocessing.connection.Connection._read", "os.read"),
 }
 
 
