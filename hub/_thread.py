@@ -438,15 +438,8 @@ def _thread_body(function: Callable[..., Any], args: tuple[Any, ...], kwargs: An
         if sentinels:
             me._sentinels = None
             for sentinel in sentinels:
-                state = sentinel._lock  # (its state lock: see lock._is_owned)
-                if state.locked():
-                    if sentinel._waiters:
-                        sentinel.release()  # to the first joiner
-                    else:
-                        # Lock.__exit__'s steps, without its call: nobody joins yet, mostly.
-                        state.release()
-                        if sentinel._waiters:
-                            sentinel._take_back()
+                if sentinel._lock.locked():  # (its state lock: see lock._is_owned)
+                    sentinel.release()
         handle = me._thread_handle
         if handle is not None:
             handle._set_done()
@@ -606,11 +599,7 @@ def _count() -> int:
 def _set_sentinel() -> lock:
     """A lock released when the current green thread ends (``_thread._set_sentinel``,
     Python 3.10-3.12)."""
-    # allocate_lock() spelled out (a call fewer per thread).
-    new: Any = object.__new__(lock)
-    new._lock = _real_allocate_lock()
-    new._waiters = _WaitQueue()
-    new._bound = 1
+    new = allocate_lock()
     g: Any = getcurrent()
     if type(g) is _GreenThread:
         sentinels = g._sentinels

@@ -604,12 +604,8 @@ def test_start_later_timer_does_not_resume_a_greenlet_started_another_way(clock)
 # -- links run before the waits on the greenlet return (gevent's order) --------------------------
 
 
-def _linked(g: Greenlet, ran: list) -> None:
-    g.link(lambda src: ran.append("link"))
-    g.rawlink(lambda src: ran.append("rawlink"))
-
-
-@pytest.mark.parametrize(
+# Every way to wait for a greenlet: each must return only after its links ran.
+_EVERY_WAIT = pytest.mark.parametrize(
     "wait",
     [
         lambda g: g.join(),
@@ -621,6 +617,14 @@ def _linked(g: Greenlet, ran: list) -> None:
     ],
     ids=["join", "get", "joinall", "joinall-timeout", "wait", "iwait"],
 )
+
+
+def _linked(g: Greenlet, ran: list) -> None:
+    g.link(lambda src: ran.append("link"))
+    g.rawlink(lambda src: ran.append("rawlink"))
+
+
+@_EVERY_WAIT
 def test_links_have_run_when_a_wait_returns(wait):
     ran: list = []
     g = hub.spawn(hub.sleep, 0)
@@ -647,18 +651,7 @@ def test_links_have_run_when_a_killed_greenlet_is_joined():
     assert sorted(ran) == ["link", "rawlink"]
 
 
-@pytest.mark.parametrize(
-    "wait",
-    [
-        lambda g: g.join(),
-        lambda g: g.get(),
-        lambda g: hub.joinall([g]),
-        lambda g: hub.joinall([g], timeout=60),
-        lambda g: hub.wait([g]),
-        lambda g: list(hub.iwait([g])),
-    ],
-    ids=["join", "get", "joinall", "joinall-timeout", "wait", "iwait"],
-)
+@_EVERY_WAIT
 def test_links_have_run_when_a_wait_comes_after_the_finish(wait):
     # The wait begins after the greenlet finished, while its links are still queued in the hub
     # (another greenlet of the same batch): it must wait for them all the same.
